@@ -1,0 +1,26 @@
+use sea_orm::entity::prelude::*;
+
+/// Bénéficiaire / salarié en insertion. Personal data: see DOMAIN.md section 9.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "participant")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub territory_id: Uuid,
+    pub first_name: String,
+    pub last_name: String,
+    pub birth_date: Date,
+    pub sex: String,
+    pub education_level: String,
+    pub unemployed_since: Option<Date>,
+    pub qpv_resident: bool,
+    /// Comma-separated public codes (RSA, AAH, ...), sorted.
+    pub publics: String,
+    pub prescriber_id: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

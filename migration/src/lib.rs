@@ -1,0 +1,15 @@
+//! Migrations of Passerelle. Run at start-up by the app (under an advisory lock on PostgreSQL),
+//! or with `passerelle migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_first_slice;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_first_slice::Migration)]
+    }
+}

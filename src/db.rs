@@ -1,0 +1,137 @@
+//! Connecting to SQLite or PostgreSQL, migrating, and opening write transactions that neither
+//! deadlock nor fail with "database is locked".
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// How long a SQLite connection waits for another process's write lock.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A key for `pg_advisory_xact_lock`, so that instances starting together migrate one at a time.
+const MIGRATION_LOCK_KEY: i64 = 0x7061_7373_6572_656c; // "passerel"
+
+#[derive(Clone)]
+pub struct Db {
+    pub conn: DatabaseConnection,
+    /// On SQLite, writers of this process queue here instead of spinning on the file lock.
+    sqlite_writer: Option<Arc<Mutex<()>>>,
+}
+
+/// A write transaction; on SQLite it also holds the process's writer slot.
+pub struct WriteTxn {
+    pub txn: DatabaseTransaction,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}
+
+impl Db {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, DbErr> {
+        Self::connect_with(url, max_connections, None).await
+    }
+
+    /// Connects with an optional Postgres schema (tests give each its own).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        pg_schema: Option<&str>,
+    ) -> Result<Self, DbErr> {
+        let mut opts = ConnectOptions::new(url.to_string());
+        opts.max_connections(max_connections)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(15))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true)
+                    .create_if_missing(true)
+            });
+        if let Some(schema) = pg_schema {
+            opts.set_schema_search_path(schema.to_string());
+        }
+        let conn = Database::connect(opts).await?;
+        let sqlite_writer = (conn.get_database_backend() == DatabaseBackend::Sqlite)
+            .then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            conn,
+            sqlite_writer,
+        })
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Applies pending migrations; on PostgreSQL inside one transaction under an advisory lock.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        match self.backend() {
+            DatabaseBackend::Postgres => {
+                let txn = self.conn.begin().await?;
+                txn.execute_unprepared(&format!(
+                    "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+                ))
+                .await?;
+                Migrator::up(&txn, None).await?;
+                txn.commit().await
+            }
+            _ => {
+                let _writer = self.writer().await;
+                Migrator::up(&self.conn, None).await
+            }
+        }
+    }
+
+    async fn writer(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.sqlite_writer {
+            Some(m) => Some(m.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
+    /// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite (so a read-then-write never
+    /// fails on upgrade), after this process's other writers.
+    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let writer = self.writer().await;
+        let txn = match self.backend() {
+            DatabaseBackend::Sqlite => {
+                self.conn
+                    .begin_with_options(TransactionOptions {
+                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                        ..Default::default()
+                    })
+                    .await?
+            }
+            _ => self.conn.begin().await?,
+        };
+        Ok(WriteTxn {
+            txn,
+            _writer: writer,
+        })
+    }
+
+    /// `SELECT 1`, for readiness.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+}

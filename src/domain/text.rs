@@ -1,0 +1,84 @@
+//! Checks on free text typed by people.
+
+use super::{RuleResult, RuleViolation};
+
+/// Longest name or title accepted; longer input is a paste gone wrong.
+pub const MAX_TEXT_LEN: usize = 300;
+
+/// Trims a required text and refuses it when blank or too long.
+pub fn required(field: &'static str, value: &str) -> RuleResult<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(RuleViolation::new(
+            field,
+            format!("{field} : ce champ est obligatoire (field is required)"),
+        ));
+    }
+    if trimmed.chars().count() > MAX_TEXT_LEN {
+        return Err(RuleViolation::new(
+            field,
+            format!("{field} : {MAX_TEXT_LEN} caractères au plus (too long)"),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// Trims an optional text; blank becomes `None`.
+pub fn optional(field: &'static str, value: Option<&str>) -> RuleResult<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => required(field, v).map(Some),
+    }
+}
+
+/// A minimal e-mail shape check: one `@`, something on both sides, a dot in the domain.
+pub fn email(field: &'static str, value: Option<&str>) -> RuleResult<Option<String>> {
+    let Some(v) = optional(field, value)? else {
+        return Ok(None);
+    };
+    let ok = match v.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !v.contains(char::is_whitespace)
+        }
+        None => false,
+    };
+    if ok {
+        Ok(Some(v))
+    } else {
+        Err(RuleViolation::new(
+            field,
+            format!("{field} : adresse e-mail invalide « {v} » (invalid e-mail)"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_is_refused_and_text_is_trimmed() {
+        assert_eq!(required("name", "  ").unwrap_err().field, "name");
+        assert_eq!(required("name", " Ville ").unwrap(), "Ville");
+        assert_eq!(optional("x", Some("   ")).unwrap(), None);
+    }
+
+    #[test]
+    fn length_boundary() {
+        assert!(required("name", &"a".repeat(MAX_TEXT_LEN)).is_ok());
+        assert!(required("name", &"a".repeat(MAX_TEXT_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn email_shapes() {
+        assert!(email("email", Some("a@b.fr")).unwrap().is_some());
+        for bad in ["a", "a@b", "@b.fr", "a@.fr", "a b@c.fr", "a@b.fr."] {
+            assert!(email("email", Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

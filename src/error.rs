@@ -1,0 +1,97 @@
+//! The one error type of Passerelle, mapped once to GraphQL errors with `extensions.code`.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+use crate::domain::RuleViolation;
+
+#[derive(Debug)]
+pub enum AppError {
+    /// Input that breaks a rule; names the field.
+    BadInput {
+        field: String,
+        message: String,
+    },
+    NotFound(String),
+    /// The request is valid but clashes with the current state (duplicate, wrong status).
+    Conflict(String),
+    Forbidden,
+    Unauthenticated,
+    /// Something broke on our side; the detail is logged, never shown.
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::BadInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The message shown to people: what is wrong and, where it helps, what to do.
+    /// (No `Display`: a blanket conversion would then drop `extensions.code`.)
+    pub fn message(&self) -> String {
+        match self {
+            AppError::BadInput { message, .. } | AppError::Conflict(message) => message.clone(),
+            AppError::NotFound(what) => format!("{what} introuvable (not found)"),
+            AppError::Forbidden => "accès refusé (forbidden)".into(),
+            AppError::Unauthenticated => "authentification requise (unauthenticated)".into(),
+            AppError::Internal(_) => "erreur interne (internal error)".into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadInput { .. } => "BAD_USER_INPUT",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::Conflict(_) => "CONFLICT",
+            AppError::Forbidden => "FORBIDDEN",
+            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<RuleViolation> for AppError {
+    fn from(v: RuleViolation) -> Self {
+        AppError::BadInput {
+            field: v.field.to_string(),
+            message: v.message,
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(e: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(detail)) = e.sql_err() {
+            tracing::debug!(%detail, "unique constraint");
+            return AppError::Conflict(
+                "cet enregistrement existe déjà (already exists)".to_string(),
+            );
+        }
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        if let AppError::Internal(detail) = self {
+            tracing::error!(%detail, "internal error");
+        }
+        async_graphql::Error::new(self.message()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            if let AppError::BadInput { field, .. } = self {
+                ext.set("field", field.as_str());
+            }
+        })
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(e: AppError) -> Self {
+        e.extend()
+    }
+}

@@ -1,0 +1,257 @@
+//! Placements and the hours ledger.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{hour_entry, lot, market, organization, participant, placement};
+
+use super::connection::{self, Conn, app};
+use super::loaders::{CorrectionsOf, ReviewOf, loader, one, opt};
+use super::market::{Lot, Market, hours};
+use super::party::{Organization, Participant};
+use crate::domain::{
+    ContractType, HourKind, HourSource, HourStatus, Modality, PeriodKind, PlacementStatus,
+};
+use crate::ids::{self, Kind};
+use crate::service;
+use crate::service::ledger::{
+    CorrectHoursInput, HourEntryFilter, RecordHoursInput, ReviewHoursInput, status_of,
+};
+use crate::service::placement::{CreatePlacementInput, PlacementFilter};
+
+/// Mise en situation: one participant on one market (or lot) through one modality.
+pub struct Placement(pub placement::Model);
+
+#[Object]
+impl Placement {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Placement, self.0.id)
+    }
+    async fn participant(&self, ctx: &Context<'_>) -> Result<Participant> {
+        Ok(Participant(
+            one::<participant::Entity>(ctx, self.0.participant_id).await?,
+        ))
+    }
+    async fn market(&self, ctx: &Context<'_>) -> Result<Market> {
+        Ok(Market(one::<market::Entity>(ctx, self.0.market_id).await?))
+    }
+    async fn lot(&self, ctx: &Context<'_>) -> Result<Option<Lot>> {
+        Ok(opt::<lot::Entity>(ctx, self.0.lot_id).await?.map(Lot))
+    }
+    async fn modality(&self) -> Modality {
+        Modality::from_db(&self.0.modality)
+    }
+    async fn employer(&self, ctx: &Context<'_>) -> Result<Organization> {
+        Ok(Organization(
+            one::<organization::Entity>(ctx, self.0.employer_id).await?,
+        ))
+    }
+    async fn contract_type(&self) -> ContractType {
+        ContractType::from_db(&self.0.contract_type)
+    }
+    async fn start_date(&self) -> NaiveDate {
+        self.0.start_date
+    }
+    async fn end_date(&self) -> Option<NaiveDate> {
+        self.0.end_date
+    }
+    async fn weekly_hours(&self) -> f64 {
+        hours(self.0.weekly_minutes as i64)
+    }
+    async fn status(&self) -> PlacementStatus {
+        PlacementStatus::from_db(&self.0.status)
+    }
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn hour_entries(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<HourEntry>> {
+        let filter = HourEntryFilter {
+            placement_id: Some(ids::encode(Kind::Placement, self.0.id)),
+            ..Default::default()
+        };
+        list_entries(ctx, filter, first, after).await
+    }
+}
+
+/// One line of the hours ledger. Never changed: a correction is a new entry pointing here.
+pub struct HourEntry(pub hour_entry::Model);
+
+#[Object]
+impl HourEntry {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::HourEntry, self.0.id)
+    }
+    async fn placement(&self, ctx: &Context<'_>) -> Result<Placement> {
+        Ok(Placement(
+            one::<placement::Entity>(ctx, self.0.placement_id).await?,
+        ))
+    }
+    async fn period_kind(&self) -> PeriodKind {
+        PeriodKind::from_db(&self.0.period_kind)
+    }
+    async fn period_start(&self) -> NaiveDate {
+        self.0.period_start
+    }
+    async fn period_end(&self) -> NaiveDate {
+        self.0.period_end
+    }
+    async fn kind(&self) -> HourKind {
+        HourKind::from_db(&self.0.kind)
+    }
+    async fn modality(&self) -> Modality {
+        Modality::from_db(&self.0.modality)
+    }
+    /// Exact signed minutes of this entry (a correction holds the difference it makes).
+    async fn minutes(&self) -> i64 {
+        self.0.minutes
+    }
+    async fn hours(&self) -> f64 {
+        hours(self.0.minutes)
+    }
+    async fn source(&self) -> HourSource {
+        HourSource::from_db(&self.0.source)
+    }
+    async fn status(&self, ctx: &Context<'_>) -> Result<HourStatus> {
+        Ok(status_of(
+            loader(ctx).load_one(ReviewOf(self.0.id)).await?.as_ref(),
+        ))
+    }
+    async fn reviewed_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime<Utc>>> {
+        Ok(loader(ctx)
+            .load_one(ReviewOf(self.0.id))
+            .await?
+            .map(|r| r.decided_at))
+    }
+    async fn review_reason(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(loader(ctx)
+            .load_one(ReviewOf(self.0.id))
+            .await?
+            .and_then(|r| r.reason))
+    }
+    /// The entry this one corrects.
+    async fn corrects(&self, ctx: &Context<'_>) -> Result<Option<HourEntry>> {
+        Ok(opt::<hour_entry::Entity>(ctx, self.0.corrects_id)
+            .await?
+            .map(HourEntry))
+    }
+    /// Why this correction was made.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// Corrections of this entry, oldest first.
+    async fn corrections(&self, ctx: &Context<'_>) -> Result<Vec<HourEntry>> {
+        let rows = loader(ctx)
+            .load_one(CorrectionsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(HourEntry).collect())
+    }
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.recorded_at
+    }
+}
+
+pub async fn list_placements(
+    ctx: &Context<'_>,
+    filter: PlacementFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Conn<Placement>> {
+    let had = after.is_some();
+    let args = connection::args(after, first)?;
+    let page = service::placement::list(app(ctx), filter, args).await?;
+    Ok(connection::connection(page, had, |m| m.id, Placement))
+}
+
+pub async fn list_entries(
+    ctx: &Context<'_>,
+    filter: HourEntryFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Conn<HourEntry>> {
+    let had = after.is_some();
+    let args = connection::args(after, first)?;
+    let page = service::ledger::list(app(ctx), filter, args).await?;
+    Ok(connection::connection(page, had, |m| m.id, HourEntry))
+}
+
+#[derive(Default)]
+pub struct LedgerQuery;
+
+#[Object]
+impl LedgerQuery {
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn placements(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<PlacementFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Placement>> {
+        list_placements(ctx, filter.unwrap_or_default(), first, after).await
+    }
+
+    /// The ledger, oldest first: declarations, corrections, with their status.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn hour_entries(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<HourEntryFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<HourEntry>> {
+        list_entries(ctx, filter.unwrap_or_default(), first, after).await
+    }
+}
+
+#[derive(Default)]
+pub struct LedgerMutation;
+
+#[Object]
+impl LedgerMutation {
+    async fn create_placement(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePlacementInput,
+    ) -> Result<Placement> {
+        Ok(Placement(
+            service::placement::create(app(ctx), input).await?,
+        ))
+    }
+
+    /// Records hours of a placement for a month or a day (status DECLARED).
+    async fn record_hours(&self, ctx: &Context<'_>, input: RecordHoursInput) -> Result<HourEntry> {
+        Ok(HourEntry(service::ledger::record(app(ctx), input).await?))
+    }
+
+    /// Validates entries, all or none.
+    async fn validate_hours(
+        &self,
+        ctx: &Context<'_>,
+        input: ReviewHoursInput,
+    ) -> Result<Vec<HourEntry>> {
+        let rows = service::ledger::review(app(ctx), input, HourStatus::Validated).await?;
+        Ok(rows.into_iter().map(HourEntry).collect())
+    }
+
+    /// Rejects entries with a reason, all or none.
+    async fn reject_hours(
+        &self,
+        ctx: &Context<'_>,
+        input: ReviewHoursInput,
+    ) -> Result<Vec<HourEntry>> {
+        let rows = service::ledger::review(app(ctx), input, HourStatus::Rejected).await?;
+        Ok(rows.into_iter().map(HourEntry).collect())
+    }
+
+    /// Corrects an entry: records a new entry with the difference and the reason.
+    async fn correct_hours(
+        &self,
+        ctx: &Context<'_>,
+        input: CorrectHoursInput,
+    ) -> Result<HourEntry> {
+        Ok(HourEntry(service::ledger::correct(app(ctx), input).await?))
+    }
+}

@@ -1,0 +1,216 @@
+//! DataLoaders: every relation a list can reach is loaded in one query per batch.
+//! The loader keeps no cache between requests (async-graphql's default), so totals are fresh.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::{Context, ErrorExtensions};
+use entity::{hour_entry, hour_entry_review, lot};
+use sea_orm::{ColumnTrait, EntityTrait, Iterable, PrimaryKeyToColumn, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::service::Ctx;
+use crate::service::stats::{self, Scope, Totals};
+
+pub struct AppLoader {
+    pub ctx: Ctx,
+}
+
+pub type DataLoader = async_graphql::dataloader::DataLoader<AppLoader>;
+
+pub trait HasId {
+    fn id(&self) -> Uuid;
+}
+
+macro_rules! has_id {
+    ($($m:ident),*) => { $(impl HasId for entity::$m::Model { fn id(&self) -> Uuid { self.id } })* };
+}
+has_id!(
+    territory,
+    organization,
+    operation,
+    market,
+    lot,
+    participant,
+    placement,
+    hour_entry
+);
+
+/// A row of entity `E` by primary key.
+pub struct ById<E>(pub Uuid, PhantomData<fn() -> E>);
+
+impl<E> ById<E> {
+    pub fn new(id: Uuid) -> Self {
+        Self(id, PhantomData)
+    }
+}
+impl<E> Clone for ById<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<E> Copy for ById<E> {}
+impl<E> PartialEq for ById<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<E> Eq for ById<E> {}
+impl<E> Hash for ById<E> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state)
+    }
+}
+
+fn err(e: impl Into<AppError>) -> async_graphql::Error {
+    e.into().extend()
+}
+
+impl<E> Loader<ById<E>> for AppLoader
+where
+    E: EntityTrait,
+    E::Model: HasId + Clone + Send + Sync,
+{
+    type Value = E::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ById<E>]) -> Result<HashMap<ById<E>, E::Model>, Self::Error> {
+        let pk = E::PrimaryKey::iter()
+            .next()
+            .expect("a primary key")
+            .into_column();
+        let rows = E::find()
+            .filter(pk.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.ctx.db.conn)
+            .await
+            .map_err(err)?;
+        Ok(rows.into_iter().map(|m| (ById::new(m.id()), m)).collect())
+    }
+}
+
+/// The lots of a market, by number.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LotsOf(pub Uuid);
+
+impl Loader<LotsOf> for AppLoader {
+    type Value = Vec<lot::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[LotsOf]) -> Result<HashMap<LotsOf, Self::Value>, Self::Error> {
+        let rows = lot::Entity::find()
+            .filter(lot::Column::MarketId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(lot::Column::Number)
+            .all(&self.ctx.db.conn)
+            .await
+            .map_err(err)?;
+        let mut out: HashMap<LotsOf, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for l in rows {
+            out.entry(LotsOf(l.market_id)).or_default().push(l);
+        }
+        Ok(out)
+    }
+}
+
+/// Ledger totals of a market or a lot.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TotalsOf(pub Scope, pub Uuid);
+
+impl Loader<TotalsOf> for AppLoader {
+    type Value = Totals;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[TotalsOf]) -> Result<HashMap<TotalsOf, Totals>, Self::Error> {
+        let mut out = HashMap::new();
+        for scope in [Scope::Market, Scope::Lot] {
+            let ids: Vec<Uuid> = keys.iter().filter(|k| k.0 == scope).map(|k| k.1).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let totals = stats::totals(&self.ctx.db.conn, scope, &ids)
+                .await
+                .map_err(err)?;
+            out.extend(totals.into_iter().map(|(id, t)| (TotalsOf(scope, id), t)));
+        }
+        Ok(out)
+    }
+}
+
+/// The review (decision) of a ledger entry, if any.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReviewOf(pub Uuid);
+
+impl Loader<ReviewOf> for AppLoader {
+    type Value = hour_entry_review::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ReviewOf]) -> Result<HashMap<ReviewOf, Self::Value>, Self::Error> {
+        let rows = hour_entry_review::Entity::find()
+            .filter(hour_entry_review::Column::HourEntryId.is_in(keys.iter().map(|k| k.0)))
+            .all(&self.ctx.db.conn)
+            .await
+            .map_err(err)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (ReviewOf(r.hour_entry_id), r))
+            .collect())
+    }
+}
+
+/// The corrections of a ledger entry, oldest first.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CorrectionsOf(pub Uuid);
+
+impl Loader<CorrectionsOf> for AppLoader {
+    type Value = Vec<hour_entry::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[CorrectionsOf],
+    ) -> Result<HashMap<CorrectionsOf, Self::Value>, Self::Error> {
+        let rows = hour_entry::Entity::find()
+            .filter(hour_entry::Column::CorrectsId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(hour_entry::Column::Id)
+            .all(&self.ctx.db.conn)
+            .await
+            .map_err(err)?;
+        let mut out: HashMap<CorrectionsOf, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for e in rows {
+            if let Some(root) = e.corrects_id {
+                out.entry(CorrectionsOf(root)).or_default().push(e);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Loads one row by ID through the request's loader; a dangling key is an internal error.
+pub async fn one<E>(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<E::Model>
+where
+    E: EntityTrait,
+    E::Model: HasId + Clone + Send + Sync,
+{
+    ctx.data_unchecked::<DataLoader>()
+        .load_one(ById::<E>::new(id))
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("dangling reference {id}")).extend())
+}
+
+pub async fn opt<E>(ctx: &Context<'_>, id: Option<Uuid>) -> async_graphql::Result<Option<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: HasId + Clone + Send + Sync,
+{
+    match id {
+        Some(id) => one::<E>(ctx, id).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+pub fn loader<'a>(ctx: &Context<'a>) -> &'a DataLoader {
+    ctx.data_unchecked::<DataLoader>()
+}

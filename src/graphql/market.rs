@@ -1,0 +1,415 @@
+//! Markets, lots, the hour target and the market's life cycle.
+
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{lot, market, operation, organization, status_change, territory};
+
+use super::connection::{self, Conn, app};
+use super::ledger::{HourEntry, Placement};
+use super::loaders::{LotsOf, TotalsOf, loader, one, opt};
+use super::party::{Operation, Organization, Territory};
+use crate::domain::calibration::{self, CalibrationInput};
+use crate::domain::hours::format_hours;
+use crate::domain::{AnruCategory, ClauseKind, MarketStatus, Modality, TargetSource};
+use crate::ids::{self, Kind};
+use crate::service;
+use crate::service::ledger::HourEntryFilter;
+use crate::service::market::{
+    AddLotInput, CreateMarketInput, MarketFilter, SetHourTargetInput, TransitionMarketInput,
+};
+use crate::service::placement::PlacementFilter;
+use crate::service::stats::{Scope, Totals};
+
+/// Minutes shown as hours, rounded to the hundredth (display only; storage is exact minutes).
+pub fn hours(minutes: i64) -> f64 {
+    format_hours(minutes).parse().unwrap_or(0.0)
+}
+
+/// Validated hours over the target, rounded to 4 decimals; null without a target.
+fn rate(done: i64, target: Option<i64>) -> Option<f64> {
+    target
+        .filter(|t| *t > 0)
+        .map(|t| ((done as i128 * 10_000 + t as i128 / 2) / t as i128) as f64 / 10_000.0)
+}
+
+/// The insertion clause and its legal basis, with the old article number users still say.
+#[derive(SimpleObject)]
+pub struct Clause {
+    kind: ClauseKind,
+    /// Article of the Code de la commande publique.
+    legal_basis: &'static str,
+    /// Article of the former Code des marchés publics (art. 14, 30, 53, 15).
+    former_article: &'static str,
+    /// `considerationsSociales` label of the national open data (DECP).
+    decp_label: &'static str,
+}
+
+impl From<ClauseKind> for Clause {
+    fn from(kind: ClauseKind) -> Self {
+        Clause {
+            kind,
+            legal_basis: kind.legal_basis(),
+            former_article: kind.former_article(),
+            decp_label: kind.decp_label(),
+        }
+    }
+}
+
+/// Calibrage: the proposal of the formula and the inputs it used.
+#[derive(SimpleObject)]
+pub struct Calibration {
+    amount_cents: i64,
+    labour_share_bp: i32,
+    insertion_rate_bp: i32,
+    hourly_cost_cents: i64,
+    proposed_hours: f64,
+}
+
+/// Hours of one modality.
+#[derive(SimpleObject)]
+pub struct ModalityHours {
+    modality: Modality,
+    hours_delivered: f64,
+    hours_pending: f64,
+}
+
+/// One move of a life cycle: who, when, from, to, why.
+#[derive(SimpleObject)]
+pub struct StatusChange {
+    from: String,
+    to: String,
+    reason: Option<String>,
+    changed_at: DateTime<Utc>,
+    changed_by: Option<String>,
+}
+
+impl From<status_change::Model> for StatusChange {
+    fn from(m: status_change::Model) -> Self {
+        StatusChange {
+            from: m.from_status,
+            to: m.to_status,
+            reason: m.reason,
+            changed_at: m.changed_at,
+            changed_by: m.changed_by,
+        }
+    }
+}
+
+async fn totals(ctx: &Context<'_>, scope: Scope, id: uuid::Uuid) -> Result<Totals> {
+    Ok(loader(ctx)
+        .load_one(TotalsOf(scope, id))
+        .await?
+        .unwrap_or_default())
+}
+
+fn by_modality(t: &Totals) -> Vec<ModalityHours> {
+    t.by_modality
+        .iter()
+        .map(|(modality, m)| ModalityHours {
+            modality: *modality,
+            hours_delivered: hours(m.validated),
+            hours_pending: hours(m.pending),
+        })
+        .collect()
+}
+
+/// Marché public with its insertion clause.
+pub struct Market(pub market::Model);
+
+#[Object]
+impl Market {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Market, self.0.id)
+    }
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn status(&self) -> MarketStatus {
+        MarketStatus::from_db(&self.0.status)
+    }
+    async fn clause(&self) -> Clause {
+        ClauseKind::from_db(&self.0.clause_kind).into()
+    }
+    async fn anru_category(&self) -> Option<AnruCategory> {
+        self.0
+            .anru_category
+            .as_deref()
+            .and_then(AnruCategory::parse)
+    }
+    /// Amount excluding tax, in cents.
+    async fn amount_cents(&self) -> i64 {
+        self.0.amount_cents
+    }
+    async fn notification_date(&self) -> Option<NaiveDate> {
+        self.0.notification_date
+    }
+    async fn start_date(&self) -> NaiveDate {
+        self.0.start_date
+    }
+    async fn end_date(&self) -> NaiveDate {
+        self.0.end_date
+    }
+    /// Maître d'ouvrage / acheteur.
+    async fn buyer(&self, ctx: &Context<'_>) -> Result<Organization> {
+        Ok(Organization(
+            one::<organization::Entity>(ctx, self.0.buyer_id).await?,
+        ))
+    }
+    async fn operation(&self, ctx: &Context<'_>) -> Result<Option<Operation>> {
+        Ok(opt::<operation::Entity>(ctx, self.0.operation_id)
+            .await?
+            .map(Operation))
+    }
+    async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
+        Ok(Territory(
+            one::<territory::Entity>(ctx, self.0.territory_id).await?,
+        ))
+    }
+    async fn lots(&self, ctx: &Context<'_>) -> Result<Vec<Lot>> {
+        let lots = loader(ctx)
+            .load_one(LotsOf(self.0.id))
+            .await?
+            .unwrap_or_default();
+        Ok(lots.into_iter().map(Lot).collect())
+    }
+    /// The calibrage proposal and its inputs, once computed.
+    async fn calibration(&self) -> Option<Calibration> {
+        let m = &self.0;
+        Some(Calibration {
+            amount_cents: m.amount_cents,
+            labour_share_bp: m.calib_labour_share_bp?,
+            insertion_rate_bp: m.calib_insertion_rate_bp?,
+            hourly_cost_cents: m.calib_hourly_cost_cents?,
+            proposed_hours: hours(m.calib_proposed_minutes?),
+        })
+    }
+    /// Objectif d'heures d'insertion.
+    async fn hours_target(&self) -> Option<f64> {
+        self.0.target_minutes.map(hours)
+    }
+    async fn hours_target_source(&self) -> Option<TargetSource> {
+        self.0
+            .target_source
+            .as_deref()
+            .and_then(TargetSource::parse)
+    }
+    /// Validated hours.
+    async fn hours_delivered(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(hours(
+            totals(ctx, Scope::Market, self.0.id).await?.all.validated,
+        ))
+    }
+    /// Declared hours not yet validated.
+    async fn hours_pending(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(hours(
+            totals(ctx, Scope::Market, self.0.id).await?.all.pending,
+        ))
+    }
+    /// Validated hours ÷ target (1.0 = 100 %); null without a target.
+    async fn completion_rate(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        let t = totals(ctx, Scope::Market, self.0.id).await?;
+        Ok(rate(t.all.validated, self.0.target_minutes))
+    }
+    /// People with a placement on the market (cancelled placements excluded).
+    async fn participant_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(totals(ctx, Scope::Market, self.0.id)
+            .await?
+            .participant_count)
+    }
+    async fn by_modality(&self, ctx: &Context<'_>) -> Result<Vec<ModalityHours>> {
+        Ok(by_modality(&totals(ctx, Scope::Market, self.0.id).await?))
+    }
+    /// Moves open now (guards checked), for the front end's buttons.
+    async fn available_transitions(&self, ctx: &Context<'_>) -> Result<Vec<MarketStatus>> {
+        Ok(service::market::available_transitions(app(ctx), &self.0).await?)
+    }
+    /// Every move of the market's life cycle, oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> Result<Vec<StatusChange>> {
+        Ok(service::market::history(app(ctx), self.0.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn placements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Placement>> {
+        let filter = PlacementFilter {
+            market_id: Some(ids::encode(Kind::Market, self.0.id)),
+            ..Default::default()
+        };
+        super::ledger::list_placements(ctx, filter, first, after).await
+    }
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn hour_entries(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<HourEntry>> {
+        let filter = HourEntryFilter {
+            market_id: Some(ids::encode(Kind::Market, self.0.id)),
+            ..Default::default()
+        };
+        super::ledger::list_entries(ctx, filter, first, after).await
+    }
+}
+
+/// Lot of a market, with its awardee (titulaire).
+pub struct Lot(pub lot::Model);
+
+#[Object]
+impl Lot {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Lot, self.0.id)
+    }
+    async fn number(&self) -> i32 {
+        self.0.number
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn amount_cents(&self) -> Option<i64> {
+        self.0.amount_cents
+    }
+    async fn market(&self, ctx: &Context<'_>) -> Result<Market> {
+        Ok(Market(one::<market::Entity>(ctx, self.0.market_id).await?))
+    }
+    /// Titulaire.
+    async fn awardee(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        Ok(opt::<organization::Entity>(ctx, self.0.awardee_id)
+            .await?
+            .map(Organization))
+    }
+    async fn hours_target(&self) -> Option<f64> {
+        self.0.target_minutes.map(hours)
+    }
+    async fn hours_delivered(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(hours(
+            totals(ctx, Scope::Lot, self.0.id).await?.all.validated,
+        ))
+    }
+    async fn hours_pending(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(hours(totals(ctx, Scope::Lot, self.0.id).await?.all.pending))
+    }
+    async fn completion_rate(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
+        let t = totals(ctx, Scope::Lot, self.0.id).await?;
+        Ok(rate(t.all.validated, self.0.target_minutes))
+    }
+    async fn participant_count(&self, ctx: &Context<'_>) -> Result<i64> {
+        Ok(totals(ctx, Scope::Lot, self.0.id).await?.participant_count)
+    }
+    async fn by_modality(&self, ctx: &Context<'_>) -> Result<Vec<ModalityHours>> {
+        Ok(by_modality(&totals(ctx, Scope::Lot, self.0.id).await?))
+    }
+}
+
+pub async fn list_markets(
+    ctx: &Context<'_>,
+    filter: MarketFilter,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Conn<Market>> {
+    let had = after.is_some();
+    let args = connection::args(after, first)?;
+    let page = service::market::list(app(ctx), filter, args).await?;
+    Ok(connection::connection(page, had, |m| m.id, Market))
+}
+
+#[derive(Default)]
+pub struct MarketQuery;
+
+#[Object]
+impl MarketQuery {
+    /// Markets, filtered; ordered by creation.
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn markets(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MarketFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Market>> {
+        list_markets(ctx, filter.unwrap_or_default(), first, after).await
+    }
+
+    /// The kinds of insertion clause with their legal bases.
+    async fn clause_kinds(&self) -> Vec<Clause> {
+        ClauseKind::ALL.iter().map(|k| (*k).into()).collect()
+    }
+
+    /// What the calibrage formula proposes, without saving anything.
+    async fn calibration_proposal(
+        &self,
+        amount_cents: i64,
+        labour_share_bp: i32,
+        insertion_rate_bp: Option<i32>,
+        hourly_cost_cents: Option<i64>,
+    ) -> Result<Calibration> {
+        let input = CalibrationInput {
+            amount_cents,
+            labour_share_bp,
+            insertion_rate_bp: insertion_rate_bp.unwrap_or(calibration::DEFAULT_INSERTION_RATE_BP),
+            hourly_cost_cents: hourly_cost_cents.unwrap_or(calibration::DEFAULT_HOURLY_COST_CENTS),
+        };
+        let proposed = calibration::propose(input).map_err(crate::error::AppError::from)?;
+        Ok(Calibration {
+            amount_cents,
+            labour_share_bp: input.labour_share_bp,
+            insertion_rate_bp: input.insertion_rate_bp,
+            hourly_cost_cents: input.hourly_cost_cents,
+            proposed_hours: hours(proposed),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct MarketMutation;
+
+#[Object]
+impl MarketMutation {
+    /// Registers a market (status DRAFT), with its lots.
+    async fn create_market(&self, ctx: &Context<'_>, input: CreateMarketInput) -> Result<Market> {
+        Ok(Market(service::market::create(app(ctx), input).await?))
+    }
+
+    async fn add_lot(&self, ctx: &Context<'_>, input: AddLotInput) -> Result<Lot> {
+        Ok(Lot(service::market::add_lot(app(ctx), input).await?))
+    }
+
+    async fn set_lot_awardee(&self, ctx: &Context<'_>, lot_id: ID, awardee_id: ID) -> Result<Lot> {
+        Ok(Lot(service::market::set_lot_awardee(
+            app(ctx),
+            &lot_id,
+            &awardee_id,
+        )
+        .await?))
+    }
+
+    /// Computes the calibrage proposal and sets the target: the proposal, or `overrideHours`.
+    async fn set_market_hour_target(
+        &self,
+        ctx: &Context<'_>,
+        input: SetHourTargetInput,
+    ) -> Result<Market> {
+        Ok(Market(
+            service::market::set_hour_target(app(ctx), input).await?,
+        ))
+    }
+
+    /// Moves the market along its life cycle; refused moves say why.
+    async fn transition_market(
+        &self,
+        ctx: &Context<'_>,
+        input: TransitionMarketInput,
+    ) -> Result<Market> {
+        Ok(Market(service::market::transition(app(ctx), input).await?))
+    }
+}

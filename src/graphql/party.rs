@@ -1,0 +1,297 @@
+//! Territories, organizations, operations and participants.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::NaiveDate;
+use entity::{operation, organization, participant, territory};
+
+use super::connection::{self, Conn, app};
+use super::ledger::Placement;
+use super::loaders::{one, opt};
+use super::market::Market;
+use crate::domain::{EducationLevel, OperationKind, OrganizationKind, Public, Sex, SiaeSubtype};
+use crate::ids::{self, Kind};
+use crate::service::market::MarketFilter;
+use crate::service::operation::{CreateOperationInput, OperationFilter};
+use crate::service::organization::{CreateOrganizationInput, OrganizationFilter};
+use crate::service::participant::{CreateParticipantInput, ParticipantFilter, decode_publics};
+use crate::service::placement::PlacementFilter;
+use crate::service::territory::CreateTerritoryInput;
+use crate::service::{self, page::PageArgs};
+
+/// Territoire: where the work happens; its time zone sets local sending hours.
+pub struct Territory(pub territory::Model);
+
+#[Object]
+impl Territory {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Territory, self.0.id)
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// IANA time zone, e.g. `Indian/Reunion`.
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+}
+
+/// Organisation: buyer, company, insertion structure, facilitator, funder or prescriber.
+pub struct Organization(pub organization::Model);
+
+#[Object]
+impl Organization {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Organization, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> OrganizationKind {
+        OrganizationKind::from_db(&self.0.kind)
+    }
+    async fn siae_subtype(&self) -> Option<SiaeSubtype> {
+        self.0.siae_subtype.as_deref().and_then(SiaeSubtype::parse)
+    }
+    async fn siret(&self) -> Option<&str> {
+        self.0.siret.as_deref()
+    }
+    async fn address(&self) -> Option<&str> {
+        self.0.address.as_deref()
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn territory(&self, ctx: &Context<'_>) -> Result<Option<Territory>> {
+        Ok(opt::<territory::Entity>(ctx, self.0.territory_id)
+            .await?
+            .map(Territory))
+    }
+}
+
+/// Opération: an urban-renewal project (PRU, NPNRU) and its ANRU commitments.
+pub struct Operation(pub operation::Model);
+
+#[Object]
+impl Operation {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Operation, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> OperationKind {
+        OperationKind::from_db(&self.0.kind)
+    }
+    async fn start_date(&self) -> Option<NaiveDate> {
+        self.0.start_date
+    }
+    async fn end_date(&self) -> Option<NaiveDate> {
+        self.0.end_date
+    }
+    /// ANRU commitment on works and engineering, basis points of hours worked (500 = 5 %).
+    async fn works_rate_bp(&self) -> i32 {
+        self.0.works_rate_bp
+    }
+    /// ANRU commitment on local-management (GUP) markets, basis points (1000 = 10 %).
+    async fn gup_rate_bp(&self) -> i32 {
+        self.0.gup_rate_bp
+    }
+    async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
+        Ok(Territory(
+            one::<territory::Entity>(ctx, self.0.territory_id).await?,
+        ))
+    }
+    /// Porteur de projet.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        Ok(opt::<organization::Entity>(ctx, self.0.owner_id)
+            .await?
+            .map(Organization))
+    }
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn markets(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Market>> {
+        let filter = MarketFilter {
+            operation_id: Some(ids::encode(Kind::Operation, self.0.id)),
+            ..Default::default()
+        };
+        super::market::list_markets(ctx, filter, first, after).await
+    }
+}
+
+/// Participant (bénéficiaire): a person far from employment. Never a user.
+pub struct Participant(pub participant::Model);
+
+#[Object]
+impl Participant {
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Participant, self.0.id)
+    }
+    async fn first_name(&self) -> &str {
+        &self.0.first_name
+    }
+    async fn last_name(&self) -> &str {
+        &self.0.last_name
+    }
+    async fn birth_date(&self) -> NaiveDate {
+        self.0.birth_date
+    }
+    async fn sex(&self) -> Sex {
+        Sex::from_db(&self.0.sex)
+    }
+    async fn education_level(&self) -> EducationLevel {
+        EducationLevel::from_db(&self.0.education_level)
+    }
+    async fn unemployed_since(&self) -> Option<NaiveDate> {
+        self.0.unemployed_since
+    }
+    async fn qpv_resident(&self) -> bool {
+        self.0.qpv_resident
+    }
+    async fn publics(&self) -> Vec<Public> {
+        decode_publics(&self.0.publics)
+    }
+    async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
+        Ok(Territory(
+            one::<territory::Entity>(ctx, self.0.territory_id).await?,
+        ))
+    }
+    async fn prescriber(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        Ok(opt::<organization::Entity>(ctx, self.0.prescriber_id)
+            .await?
+            .map(Organization))
+    }
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn placements(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Placement>> {
+        let filter = PlacementFilter {
+            participant_id: Some(ids::encode(Kind::Participant, self.0.id)),
+            ..Default::default()
+        };
+        super::ledger::list_placements(ctx, filter, first, after).await
+    }
+}
+
+#[derive(Default)]
+pub struct PartyQuery;
+
+#[Object]
+impl PartyQuery {
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn territories(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Territory>> {
+        use sea_orm::EntityTrait;
+        let had = after.is_some();
+        let args = connection::args(after, first)?;
+        let page = service::page::fetch(
+            &app(ctx).db.conn,
+            territory::Entity::find(),
+            territory::Column::Id,
+            &args,
+        )
+        .await?;
+        Ok(connection::connection(page, had, |m| m.id, Territory))
+    }
+
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OrganizationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Organization>> {
+        let had = after.is_some();
+        let args: PageArgs = connection::args(after, first)?;
+        let page = service::organization::list(app(ctx), filter.unwrap_or_default(), args).await?;
+        Ok(connection::connection(page, had, |m| m.id, Organization))
+    }
+
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn operations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OperationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Operation>> {
+        let had = after.is_some();
+        let args = connection::args(after, first)?;
+        let page = service::operation::list(app(ctx), filter.unwrap_or_default(), args).await?;
+        Ok(connection::connection(page, had, |m| m.id, Operation))
+    }
+
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn participants(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ParticipantFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<Participant>> {
+        let had = after.is_some();
+        let args = connection::args(after, first)?;
+        let page = service::participant::list(app(ctx), filter.unwrap_or_default(), args).await?;
+        Ok(connection::connection(page, had, |m| m.id, Participant))
+    }
+}
+
+#[derive(Default)]
+pub struct PartyMutation;
+
+#[Object]
+impl PartyMutation {
+    async fn create_territory(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTerritoryInput,
+    ) -> Result<Territory> {
+        Ok(Territory(
+            service::territory::create(app(ctx), input).await?,
+        ))
+    }
+
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> Result<Organization> {
+        Ok(Organization(
+            service::organization::create(app(ctx), input).await?,
+        ))
+    }
+
+    async fn create_operation(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOperationInput,
+    ) -> Result<Operation> {
+        Ok(Operation(
+            service::operation::create(app(ctx), input).await?,
+        ))
+    }
+
+    async fn create_participant(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateParticipantInput,
+    ) -> Result<Participant> {
+        Ok(Participant(
+            service::participant::create(app(ctx), input).await?,
+        ))
+    }
+}

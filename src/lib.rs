@@ -1,0 +1,42 @@
+//! Passerelle: the workflow engine behind the facilitators of insertion clauses.
+//! Data flows resolver (`graphql`) → service (`service`) → rules (`domain`) → `entity`.
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod ids;
+pub mod service;
+
+use std::sync::Arc;
+
+use clock::{SharedClock, SystemClock};
+use config::Config;
+use db::Db;
+use service::Ctx;
+
+/// Connects, migrates, and builds the service context for the configured store.
+pub async fn start(config: &Config, clock: Option<SharedClock>) -> Result<Ctx, sea_orm::DbErr> {
+    let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+    db.migrate().await?;
+    Ok(Ctx {
+        db,
+        clock: clock.unwrap_or_else(|| Arc::new(SystemClock)),
+    })
+}
+
+/// The HTTP application over a context.
+pub fn app(ctx: Ctx, config: &Config) -> axum::Router {
+    let schema = graphql::build_schema(Some(ctx.clone()));
+    http::router(
+        schema,
+        ctx.db,
+        &http::HttpOptions {
+            max_body_bytes: config.max_body_bytes,
+            graphiql: config.graphiql,
+        },
+    )
+}

@@ -1,0 +1,88 @@
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use passerelle::config::{Cli, Command, Config};
+use passerelle::{graphql, http, service};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_new(&cli.config.log_level).unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let mut config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&config).await?,
+        Command::Migrate => {
+            passerelle::start(&config, None).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::PrintSchema { output, check } => {
+            let sdl = graphql::sdl();
+            if let Some(path) = check {
+                let current = std::fs::read_to_string(&path)?;
+                if current != sdl {
+                    eprintln!(
+                        "{} differs from the served schema; run `passerelle print-schema -o {}`",
+                        path.display(),
+                        path.display()
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            } else if let Some(path) = output {
+                std::fs::write(path, sdl)?;
+            } else {
+                print!("{sdl}");
+            }
+        }
+        Command::Demo { file } => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+            config.database_url = format!("sqlite://{}?mode=rwc", file.display());
+            let ctx = passerelle::start(&config, None).await?;
+            let summary = service::demo::seed(&ctx).await.map_err(|e| e.message())?;
+            tracing::info!(file = %file.display(), "{summary}");
+            serve_ctx(ctx, &config).await?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let ctx = passerelle::start(config, None).await?;
+    serve_ctx(ctx, config).await
+}
+
+async fn serve_ctx(ctx: service::Ctx, config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    tracing::info!(
+        "Passerelle listening on http://{}/graphql",
+        listener.local_addr()?
+    );
+    let app = passerelle::app(ctx, config);
+    http::serve(
+        listener,
+        app,
+        http::shutdown_signal(),
+        Duration::from_secs(config.shutdown_grace_seconds),
+    )
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,710 @@
+//! A realistic sample for `passerelle demo`: La Réunion and Mayotte, the urban-renewal project of
+//! M'Gombani, markets of every clause kind, participants, placements and months of hours.
+//! Everything goes through the services, so the sample obeys every rule.
+
+use async_graphql::ID;
+use chrono::{Datelike, Months, NaiveDate};
+
+use super::Ctx;
+use super::ledger::{CorrectHoursInput, RecordHoursInput, ReviewHoursInput};
+use super::market::{CreateMarketInput, LotInput, SetHourTargetInput, TransitionMarketInput};
+use super::operation::CreateOperationInput;
+use super::organization::CreateOrganizationInput;
+use super::participant::CreateParticipantInput;
+use super::placement::CreatePlacementInput;
+use super::territory::CreateTerritoryInput;
+use crate::domain::*;
+use crate::error::AppResult;
+use crate::ids::{Kind, encode};
+
+/// A SIRET with a valid Luhn key from 13 digits (sample data only).
+pub fn sample_siret(first13: u64) -> String {
+    let body = format!("{first13:013}");
+    (0..10)
+        .map(|d| format!("{body}{d}"))
+        .find(|s| siret::check("siret", s).is_ok())
+        .expect("one key digit fits")
+}
+
+struct Seeder<'a> {
+    ctx: &'a Ctx,
+    siret_seq: u64,
+}
+
+impl Seeder<'_> {
+    async fn territory(&self, code: &str, name: &str, tz: &str) -> AppResult<ID> {
+        let t = super::territory::create(
+            self.ctx,
+            CreateTerritoryInput {
+                code: code.into(),
+                name: name.into(),
+                time_zone: tz.into(),
+            },
+        )
+        .await?;
+        Ok(encode(Kind::Territory, t.id))
+    }
+
+    async fn org(
+        &mut self,
+        name: &str,
+        kind: OrganizationKind,
+        subtype: Option<SiaeSubtype>,
+        territory: &ID,
+    ) -> AppResult<ID> {
+        self.siret_seq += 1;
+        let o = super::organization::create(
+            self.ctx,
+            CreateOrganizationInput {
+                name: name.into(),
+                kind,
+                siae_subtype: subtype,
+                siret: Some(sample_siret(9_760_000_000_000 + self.siret_seq * 1_000)),
+                address: None,
+                email: Some(format!("contact{}@exemple.fr", self.siret_seq)),
+                territory_id: Some(territory.clone()),
+            },
+        )
+        .await?;
+        Ok(encode(Kind::Organization, o.id))
+    }
+}
+
+fn lot(number: i32, title: &str, awardee: &ID) -> LotInput {
+    LotInput {
+        number,
+        title: title.into(),
+        awardee_id: Some(awardee.clone()),
+        amount_cents: None,
+        target_hours: None,
+    }
+}
+
+/// Fills an empty database; returns a one-line summary.
+pub async fn seed(ctx: &Ctx) -> AppResult<String> {
+    let mut s = Seeder { ctx, siret_seq: 0 };
+    let today = ctx.clock.today_in(chrono_tz::Indian::Reunion);
+    let this_month = today.with_day(1).expect("day 1");
+    let months_ago = |n: u32| this_month.checked_sub_months(Months::new(n)).expect("date");
+
+    let reunion = s
+        .territory(
+            "974-TCO",
+            "Territoire de la Côte Ouest (La Réunion)",
+            "Indian/Reunion",
+        )
+        .await?;
+    let mayotte = s
+        .territory(
+            "976-CADEMA",
+            "Mamoudzou – CADEMA (Mayotte)",
+            "Indian/Mayotte",
+        )
+        .await?;
+
+    use OrganizationKind as K;
+    let le_port = s.org("Commune du Port", K::Buyer, None, &reunion).await?;
+    let shlmr = s
+        .org("SHLMR – bailleur social", K::Buyer, None, &reunion)
+        .await?;
+    let mamoudzou = s
+        .org("Commune de Mamoudzou", K::Buyer, None, &mayotte)
+        .await?;
+    let sim = s
+        .org("Société immobilière de Mayotte", K::Buyer, None, &mayotte)
+        .await?;
+    let btp_ouest = s
+        .org("BTP Ouest Bâtiment", K::Company, None, &reunion)
+        .await?;
+    let verts = s
+        .org("Jardins du Port SARL", K::Company, None, &reunion)
+        .await?;
+    let btp_976 = s
+        .org("Mahoraise de Construction", K::Company, None, &mayotte)
+        .await?;
+    let aci_976 = s
+        .org(
+            "ACI Ushababi M'Gombani",
+            K::Siae,
+            Some(SiaeSubtype::Aci),
+            &mayotte,
+        )
+        .await?;
+    let etti = s
+        .org(
+            "ETTI Océan Indien Intérim",
+            K::Siae,
+            Some(SiaeSubtype::Etti),
+            &reunion,
+        )
+        .await?;
+    let ei_976 = s
+        .org(
+            "EI Propreté Mahoraise",
+            K::Siae,
+            Some(SiaeSubtype::Ei),
+            &mayotte,
+        )
+        .await?;
+    let ea = s
+        .org(
+            "EA Blanchisserie de l'Ouest",
+            K::Siae,
+            Some(SiaeSubtype::Ea),
+            &reunion,
+        )
+        .await?;
+    s.org("PLIE de l'Ouest", K::Facilitator, None, &reunion)
+        .await?;
+    s.org("DEETS de Mayotte", K::Funder, None, &mayotte).await?;
+    let ft_port = s
+        .org("France Travail Le Port", K::Prescriber, None, &reunion)
+        .await?;
+    let ml_976 = s
+        .org("Mission locale de Mayotte", K::Prescriber, None, &mayotte)
+        .await?;
+
+    let pru = super::operation::create(
+        ctx,
+        CreateOperationInput {
+            territory_id: mayotte.clone(),
+            owner_id: Some(mamoudzou.clone()),
+            name: "PRU de M'Gombani".into(),
+            kind: OperationKind::Pru,
+            start_date: Some(months_ago(18)),
+            end_date: Some(
+                this_month
+                    .checked_add_months(Months::new(30))
+                    .expect("date"),
+            ),
+            works_rate_bp: None,
+            gup_rate_bp: None,
+        },
+    )
+    .await?;
+    let pru = encode(Kind::Operation, pru.id);
+
+    struct M {
+        buyer: ID,
+        operation: Option<ID>,
+        reference: &'static str,
+        title: &'static str,
+        clause: ClauseKind,
+        anru: Option<AnruCategory>,
+        euros: i64,
+        labour_bp: i32,
+        lots: Vec<LotInput>,
+    }
+    let markets = vec![
+        M {
+            buyer: sim.clone(),
+            operation: Some(pru.clone()),
+            reference: "SIM-2025-014",
+            title: "Réhabilitation de 120 logements – M'Gombani",
+            clause: ClauseKind::ExecutionCondition,
+            anru: Some(AnruCategory::WorksEngineering),
+            euros: 4_200_000,
+            labour_bp: 5_000,
+            lots: vec![lot(1, "Gros œuvre", &btp_976), lot(2, "Peinture", &btp_976)],
+        },
+        M {
+            buyer: mamoudzou.clone(),
+            operation: Some(pru.clone()),
+            reference: "MDZ-2025-ART30-02",
+            title: "Chantier d'insertion – aménagement des espaces extérieurs de M'Gombani",
+            clause: ClauseKind::InsertionServiceMarket,
+            anru: Some(AnruCategory::WorksEngineering),
+            euros: 380_000,
+            labour_bp: 8_000,
+            lots: vec![lot(1, "Aménagements paysagers", &aci_976)],
+        },
+        M {
+            buyer: mamoudzou.clone(),
+            operation: Some(pru.clone()),
+            reference: "MDZ-2025-GUP-07",
+            title: "Nettoyage des parties communes (GUP) – marché réservé",
+            clause: ClauseKind::ReservedSiae,
+            anru: Some(AnruCategory::LocalManagement),
+            euros: 210_000,
+            labour_bp: 8_000,
+            lots: vec![lot(1, "Secteur nord", &ei_976)],
+        },
+        M {
+            buyer: le_port.clone(),
+            operation: None,
+            reference: "LP-2025-EV-03",
+            title: "Entretien des espaces verts de la ville",
+            clause: ClauseKind::AwardCriterion,
+            anru: None,
+            euros: 650_000,
+            labour_bp: 7_000,
+            lots: vec![
+                lot(1, "Parcs et jardins", &verts),
+                lot(2, "Voirie", &btp_ouest),
+            ],
+        },
+        M {
+            buyer: shlmr.clone(),
+            operation: None,
+            reference: "SHLMR-2025-031",
+            title: "Construction de 48 logements sociaux – Rivière des Galets",
+            clause: ClauseKind::ExecutionCondition,
+            anru: None,
+            euros: 6_800_000,
+            labour_bp: 5_000,
+            lots: vec![
+                lot(1, "Gros œuvre", &btp_ouest),
+                lot(2, "Second œuvre", &btp_ouest),
+            ],
+        },
+        M {
+            buyer: le_port.clone(),
+            operation: None,
+            reference: "LP-2025-BL-01",
+            title: "Blanchisserie des équipements municipaux – marché réservé EA/ESAT",
+            clause: ClauseKind::ReservedEaEsat,
+            anru: None,
+            euros: 90_000,
+            labour_bp: 7_000,
+            lots: vec![lot(1, "Linge et tenues", &ea)],
+        },
+    ];
+    let mut market_ids = Vec::new();
+    for m in markets {
+        let created = super::market::create(
+            ctx,
+            CreateMarketInput {
+                buyer_id: m.buyer,
+                territory_id: None,
+                operation_id: m.operation,
+                reference: m.reference.into(),
+                title: m.title.into(),
+                clause_kind: m.clause,
+                anru_category: m.anru,
+                amount_cents: m.euros * 100,
+                notification_date: Some(months_ago(9)),
+                start_date: months_ago(8),
+                end_date: this_month
+                    .checked_add_months(Months::new(16))
+                    .expect("date"),
+                lots: m.lots,
+            },
+        )
+        .await?;
+        let id = encode(Kind::Market, created.id);
+        super::market::set_hour_target(
+            ctx,
+            SetHourTargetInput {
+                market_id: id.clone(),
+                labour_share_bp: m.labour_bp,
+                insertion_rate_bp: None,
+                hourly_cost_cents: None,
+                override_hours: None,
+            },
+        )
+        .await?;
+        for to in [
+            MarketStatus::Published,
+            MarketStatus::Awarded,
+            MarketStatus::InProgress,
+        ] {
+            super::market::transition(
+                ctx,
+                TransitionMarketInput {
+                    market_id: id.clone(),
+                    to,
+                    reason: None,
+                },
+            )
+            .await?;
+        }
+        let lots = super::market::lots_of(ctx, created.id).await?;
+        market_ids.push((
+            id,
+            lots.into_iter()
+                .map(|l| encode(Kind::Lot, l.id))
+                .collect::<Vec<_>>(),
+        ));
+    }
+
+    // People: (first, last, born, sex, level, qpv, publics, territory, prescriber)
+    let people: Vec<(
+        &str,
+        &str,
+        NaiveDate,
+        Sex,
+        EducationLevel,
+        bool,
+        Vec<Public>,
+        &ID,
+        &ID,
+    )> = vec![
+        (
+            "Anli",
+            "Madi",
+            d(1998, 3, 12),
+            Sex::Male,
+            EducationLevel::BelowLevel3,
+            true,
+            vec![Public::YoungUnqualified],
+            &mayotte,
+            &ml_976,
+        ),
+        (
+            "Zaïnaba",
+            "Ousseni",
+            d(1985, 7, 2),
+            Sex::Female,
+            EducationLevel::Level3,
+            true,
+            vec![Public::Rsa],
+            &mayotte,
+            &ml_976,
+        ),
+        (
+            "Soilihi",
+            "Abdou",
+            d(1970, 11, 20),
+            Sex::Male,
+            EducationLevel::BelowLevel3,
+            true,
+            vec![Public::LongTermUnemployed, Public::Senior],
+            &mayotte,
+            &ml_976,
+        ),
+        (
+            "Faïza",
+            "Ahamada",
+            d(2002, 1, 15),
+            Sex::Female,
+            EducationLevel::Level4,
+            false,
+            vec![],
+            &mayotte,
+            &ml_976,
+        ),
+        (
+            "Nassur",
+            "Attoumani",
+            d(1992, 5, 9),
+            Sex::Male,
+            EducationLevel::BelowLevel3,
+            true,
+            vec![Public::Rsa],
+            &mayotte,
+            &ml_976,
+        ),
+        (
+            "Mariama",
+            "Said",
+            d(1979, 9, 30),
+            Sex::Female,
+            EducationLevel::Level3,
+            true,
+            vec![Public::Chrs],
+            &mayotte,
+            &ml_976,
+        ),
+        (
+            "Jean-Claude",
+            "Payet",
+            d(1968, 4, 4),
+            Sex::Male,
+            EducationLevel::Level3,
+            false,
+            vec![Public::Senior, Public::DisabledWorker],
+            &reunion,
+            &ft_port,
+        ),
+        (
+            "Marie-Annick",
+            "Hoarau",
+            d(1990, 12, 1),
+            Sex::Female,
+            EducationLevel::Level4,
+            true,
+            vec![Public::Rsa],
+            &reunion,
+            &ft_port,
+        ),
+        (
+            "Kévin",
+            "Grondin",
+            d(2003, 6, 18),
+            Sex::Male,
+            EducationLevel::BelowLevel3,
+            true,
+            vec![Public::YoungUnqualified],
+            &reunion,
+            &ft_port,
+        ),
+        (
+            "Sabrina",
+            "Técher",
+            d(1987, 2, 25),
+            Sex::Female,
+            EducationLevel::Level5,
+            false,
+            vec![Public::LongTermUnemployed],
+            &reunion,
+            &ft_port,
+        ),
+        (
+            "Didier",
+            "Fontaine",
+            d(1975, 8, 8),
+            Sex::Male,
+            EducationLevel::BelowLevel3,
+            true,
+            vec![Public::PrisonLeaver],
+            &reunion,
+            &ft_port,
+        ),
+        (
+            "Laetitia",
+            "Rivière",
+            d(1995, 10, 10),
+            Sex::Female,
+            EducationLevel::Level3,
+            true,
+            vec![Public::Aah, Public::DisabledWorker],
+            &reunion,
+            &ft_port,
+        ),
+    ];
+    let mut participant_ids = Vec::new();
+    for (first, last, born, sex, level, qpv, publics, territory, prescriber) in people {
+        let p = super::participant::create(
+            ctx,
+            CreateParticipantInput {
+                territory_id: territory.clone(),
+                first_name: first.into(),
+                last_name: last.into(),
+                birth_date: born,
+                sex,
+                education_level: level,
+                unemployed_since: Some(months_ago(20)),
+                qpv_resident: qpv,
+                publics,
+                prescriber_id: Some(prescriber.clone()),
+            },
+        )
+        .await?;
+        participant_ids.push(encode(Kind::Participant, p.id));
+    }
+
+    // (participant, market index, lot index, modality, employer, contract, weekly hours)
+    let placements: Vec<(usize, usize, usize, Modality, &ID, ContractType, &str)> = vec![
+        (
+            0,
+            0,
+            0,
+            Modality::DirectHire,
+            &btp_976,
+            ContractType::Cdd,
+            "35",
+        ),
+        (
+            1,
+            0,
+            1,
+            Modality::DirectHire,
+            &btp_976,
+            ContractType::Professionalisation,
+            "35",
+        ),
+        (
+            2,
+            1,
+            0,
+            Modality::Subcontracting,
+            &aci_976,
+            ContractType::Cddi,
+            "26",
+        ),
+        (
+            3,
+            1,
+            0,
+            Modality::Subcontracting,
+            &aci_976,
+            ContractType::Cddi,
+            "26",
+        ),
+        (
+            4,
+            2,
+            0,
+            Modality::Subcontracting,
+            &ei_976,
+            ContractType::Cddi,
+            "30",
+        ),
+        (
+            5,
+            2,
+            0,
+            Modality::Subcontracting,
+            &ei_976,
+            ContractType::Cddi,
+            "24",
+        ),
+        (
+            6,
+            3,
+            0,
+            Modality::DirectHire,
+            &verts,
+            ContractType::Cdi,
+            "35",
+        ),
+        (
+            7,
+            3,
+            1,
+            Modality::MadeAvailable,
+            &etti,
+            ContractType::InsertionInterim,
+            "35",
+        ),
+        (
+            8,
+            4,
+            0,
+            Modality::MadeAvailable,
+            &etti,
+            ContractType::InsertionInterim,
+            "35",
+        ),
+        (
+            9,
+            4,
+            1,
+            Modality::DirectHire,
+            &btp_ouest,
+            ContractType::Apprenticeship,
+            "35",
+        ),
+        (
+            10,
+            4,
+            0,
+            Modality::Training,
+            &btp_ouest,
+            ContractType::Trainee,
+            "20",
+        ),
+        (
+            11,
+            5,
+            0,
+            Modality::Subcontracting,
+            &ea,
+            ContractType::Cdd,
+            "28",
+        ),
+    ];
+    let mut entries = 0;
+    let mut pending = Vec::new();
+    for (i, (person, m, l, modality, employer, contract, weekly)) in
+        placements.into_iter().enumerate()
+    {
+        let (market_id, lots) = &market_ids[m];
+        let pl = super::placement::create(
+            ctx,
+            CreatePlacementInput {
+                participant_id: participant_ids[person].clone(),
+                market_id: market_id.clone(),
+                lot_id: lots.get(l).cloned(),
+                modality,
+                employer_id: (*employer).clone(),
+                contract_type: contract,
+                start_date: months_ago(6),
+                end_date: Some(this_month.checked_add_months(Months::new(6)).expect("date")),
+                weekly_hours: weekly.into(),
+            },
+        )
+        .await?;
+        let pl = encode(Kind::Placement, pl.id);
+        // Five closed months: the four oldest validated, the last awaiting validation.
+        for back in (1..=5).rev() {
+            let month = months_ago(back);
+            let minutes = 100 + (i as i64 * 7 + back as i64 * 3) % 50;
+            let e = super::ledger::record(
+                ctx,
+                RecordHoursInput {
+                    placement_id: pl.clone(),
+                    month: Some(month.format("%Y-%m").to_string()),
+                    day: None,
+                    kind: if modality == Modality::Training {
+                        HourKind::Training
+                    } else {
+                        HourKind::Work
+                    },
+                    hours: minutes.to_string(),
+                    source: HourSource::CompanyDeclaration,
+                },
+            )
+            .await?;
+            entries += 1;
+            let id = encode(Kind::HourEntry, e.id);
+            if back > 1 {
+                super::ledger::review(
+                    ctx,
+                    ReviewHoursInput {
+                        entry_ids: vec![id.clone()],
+                        reason: None,
+                    },
+                    HourStatus::Validated,
+                )
+                .await?;
+            } else {
+                pending.push(id.clone());
+            }
+            if i == 0 && back == 3 {
+                // The company declared 10 h too many: corrected, then validated.
+                let c = super::ledger::correct(
+                    ctx,
+                    CorrectHoursInput {
+                        entry_id: id.clone(),
+                        hours: (minutes - 10).to_string(),
+                        reason: "Erreur de saisie : 10 h comptées deux fois (relevé d'heures de l'entreprise)".into(),
+                    },
+                )
+                .await?;
+                entries += 1;
+                super::ledger::review(
+                    ctx,
+                    ReviewHoursInput {
+                        entry_ids: vec![encode(Kind::HourEntry, c.id)],
+                        reason: None,
+                    },
+                    HourStatus::Validated,
+                )
+                .await?;
+            }
+        }
+    }
+    // One declaration rejected: hours outside the market's site.
+    if let Some(first) = pending.first() {
+        super::ledger::review(
+            ctx,
+            ReviewHoursInput {
+                entry_ids: vec![first.clone()],
+                reason: Some("Heures effectuées sur un autre chantier que le marché".into()),
+            },
+            HourStatus::Rejected,
+        )
+        .await?;
+    }
+    Ok(format!(
+        "demo: 2 territories, {} markets, {} participants, {} ledger entries",
+        market_ids.len(),
+        participant_ids.len(),
+        entries
+    ))
+}
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).expect("valid sample date")
+}

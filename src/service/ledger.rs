@@ -1,0 +1,402 @@
+//! The hours ledger: record, validate or reject, correct. Rows are only ever inserted
+//! (the database refuses UPDATE and DELETE on these tables).
+
+use async_graphql::{ID, InputObject};
+use chrono::NaiveDate;
+use entity::{hour_entry, hour_entry_review, market, placement, territory};
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::page::{self, Page, PageArgs};
+use super::{Ctx, get};
+use crate::domain::ledger::{self as rules, ExistingEntry, Period};
+use crate::domain::{
+    HourKind, HourSource, HourStatus, MarketStatus, PeriodKind, PlacementStatus, hours,
+    placement::market_accepts_work, text,
+};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+
+#[derive(Debug, InputObject)]
+pub struct RecordHoursInput {
+    pub placement_id: ID,
+    /// A calendar month `YYYY-MM` (the monthly statement) ...
+    pub month: Option<String>,
+    /// ... or one day. Give exactly one of the two.
+    pub day: Option<NaiveDate>,
+    #[graphql(default_with = "HourKind::Work")]
+    pub kind: HourKind,
+    /// Hours, e.g. "151.5", "151,5" or "151:30"; converted to whole minutes exactly.
+    pub hours: String,
+    #[graphql(default_with = "HourSource::CompanyDeclaration")]
+    pub source: HourSource,
+}
+
+#[derive(Debug, InputObject)]
+pub struct CorrectHoursInput {
+    /// The entry to correct (or one of its corrections).
+    pub entry_id: ID,
+    /// The value the entry should have had, in hours.
+    pub hours: String,
+    /// Why: kept with the correction for ever.
+    pub reason: String,
+}
+
+#[derive(Debug, InputObject)]
+pub struct ReviewHoursInput {
+    pub entry_ids: Vec<ID>,
+    /// Required when rejecting.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Default, InputObject)]
+pub struct HourEntryFilter {
+    pub market_id: Option<ID>,
+    pub lot_id: Option<ID>,
+    pub placement_id: Option<ID>,
+    pub status: Option<HourStatus>,
+}
+
+/// Most entries reviewed in one call.
+pub const MAX_REVIEW_BATCH: usize = 500;
+
+pub fn status_of(review: Option<&hour_entry_review::Model>) -> HourStatus {
+    review.map_or(HourStatus::Declared, |r| HourStatus::from_db(&r.decision))
+}
+
+/// Locks the placement row for this transaction (PostgreSQL; SQLite writes are already serial),
+/// so that concurrent declarations on one placement are checked one after the other.
+async fn lock_placement<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<placement::Model> {
+    placement::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("mise en situation (placement)".into()))
+}
+
+/// Entries of the placement inside the month of `period`, with their status.
+async fn month_entries<C: ConnectionTrait>(
+    conn: &C,
+    placement_id: Uuid,
+    period: Period,
+) -> AppResult<Vec<(hour_entry::Model, HourStatus)>> {
+    let month = Period::month_of(period.start);
+    let rows = hour_entry::Entity::find()
+        .find_also_related(hour_entry_review::Entity)
+        .filter(hour_entry::Column::PlacementId.eq(placement_id))
+        .filter(hour_entry::Column::PeriodStart.gte(month.start))
+        .filter(hour_entry::Column::PeriodEnd.lte(month.end))
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(e, r)| {
+            let s = status_of(r.as_ref());
+            (e, s)
+        })
+        .collect())
+}
+
+fn existing(rows: &[(hour_entry::Model, HourStatus)]) -> Vec<ExistingEntry> {
+    rows.iter()
+        .map(|(e, s)| ExistingEntry {
+            period: Period {
+                kind: PeriodKind::from_db(&e.period_kind),
+                start: e.period_start,
+                end: e.period_end,
+            },
+            minutes: e.minutes,
+            status: *s,
+        })
+        .collect()
+}
+
+/// The market must still take hours, and the territory's today bounds the period.
+async fn context<C: ConnectionTrait>(
+    ctx: &Ctx,
+    conn: &C,
+    placement: &placement::Model,
+) -> AppResult<NaiveDate> {
+    let market = get::<market::Entity, _>(conn, placement.market_id, "marché").await?;
+    let status = MarketStatus::from_db(&market.status);
+    if !market_accepts_work(status) {
+        return Err(AppError::Conflict(format!(
+            "le marché {} est {status} : il ne reçoit plus d'heures (market is {status})",
+            market.reference
+        )));
+    }
+    if PlacementStatus::from_db(&placement.status) == PlacementStatus::Cancelled {
+        return Err(AppError::Conflict(
+            "la mise en situation est annulée : elle ne reçoit pas d'heures (placement cancelled)"
+                .into(),
+        ));
+    }
+    let territory = get::<territory::Entity, _>(conn, market.territory_id, "territoire").await?;
+    Ok(ctx.clock.today_in(super::territory::time_zone(&territory)))
+}
+
+pub async fn record(ctx: &Ctx, input: RecordHoursInput) -> AppResult<hour_entry::Model> {
+    let placement_id = ids::decode(Kind::Placement, &input.placement_id, "placementId")?;
+    let period = match (input.month.as_deref(), input.day) {
+        (Some(m), None) => Period::parse_month("month", m)?,
+        (None, Some(d)) => Period::day(d),
+        _ => {
+            return Err(AppError::bad_input(
+                "month",
+                "month / day : donner soit un mois (AAAA-MM), soit un jour, pas les deux (give exactly one)",
+            ));
+        }
+    };
+    let minutes = hours::parse_hours("hours", &input.hours)?;
+    rules::check_declared_minutes(minutes)?;
+
+    let txn = ctx.db.begin_write().await?;
+    let placement = lock_placement(&txn.txn, placement_id).await?;
+    let today = context(ctx, &txn.txn, &placement).await?;
+    let rows = month_entries(&txn.txn, placement_id, period).await?;
+    let duplicate = rows.iter().any(|(e, s)| {
+        e.corrects_id.is_none()
+            && *s != HourStatus::Rejected
+            && e.period_kind == period.kind.as_str()
+            && e.period_start == period.start
+            && e.kind == input.kind.as_str()
+    });
+    if duplicate {
+        return Err(AppError::Conflict(format!(
+            "des heures {} sont déjà déclarées pour cette période ({} – {}) ; corriger l'entrée existante (already declared: correct it instead)",
+            input.kind, period.start, period.end
+        )));
+    }
+    rules::check_record(
+        period,
+        minutes,
+        placement.start_date,
+        placement.end_date,
+        today,
+        &existing(&rows),
+    )?;
+    let row = insert(
+        ctx,
+        &txn.txn,
+        &placement,
+        period,
+        input.kind,
+        minutes,
+        input.source,
+        None,
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert<C: ConnectionTrait>(
+    ctx: &Ctx,
+    conn: &C,
+    placement: &placement::Model,
+    period: Period,
+    kind: HourKind,
+    minutes: i64,
+    source: HourSource,
+    corrects: Option<Uuid>,
+    reason: Option<String>,
+) -> AppResult<hour_entry::Model> {
+    Ok(hour_entry::ActiveModel {
+        id: Set(ctx.clock.new_id()),
+        placement_id: Set(placement.id),
+        market_id: Set(placement.market_id),
+        lot_id: Set(placement.lot_id),
+        modality: Set(placement.modality.clone()),
+        period_kind: Set(period.kind.as_str().to_string()),
+        period_start: Set(period.start),
+        period_end: Set(period.end),
+        kind: Set(kind.as_str().to_string()),
+        minutes: Set(minutes),
+        source: Set(source.as_str().to_string()),
+        corrects_id: Set(corrects),
+        reason: Set(reason),
+        recorded_at: Set(ctx.clock.now()),
+        recorded_by: Set(None),
+    }
+    .insert(conn)
+    .await?)
+}
+
+pub async fn correct(ctx: &Ctx, input: CorrectHoursInput) -> AppResult<hour_entry::Model> {
+    let entry_id = ids::decode(Kind::HourEntry, &input.entry_id, "entryId")?;
+    let reason = text::required("reason", &input.reason)?;
+    let corrected = hours::parse_hours("hours", &input.hours)?;
+
+    let txn = ctx.db.begin_write().await?;
+    let entry = get::<hour_entry::Entity, _>(&txn.txn, entry_id, "entrée d'heures").await?;
+    let root_id = entry.corrects_id.unwrap_or(entry.id);
+    let placement = lock_placement(&txn.txn, entry.placement_id).await?;
+    let today = context(ctx, &txn.txn, &placement).await?;
+    let root = get::<hour_entry::Entity, _>(&txn.txn, root_id, "entrée d'heures").await?;
+    let period = Period {
+        kind: PeriodKind::from_db(&root.period_kind),
+        start: root.period_start,
+        end: root.period_end,
+    };
+    let rows = month_entries(&txn.txn, placement.id, period).await?;
+    let status = |id: Uuid| rows.iter().find(|(e, _)| e.id == id).map(|(_, s)| *s);
+    if status(root_id) == Some(HourStatus::Rejected) {
+        return Err(AppError::Conflict(
+            "cette déclaration a été rejetée ; en déclarer une nouvelle plutôt que la corriger (entry was rejected)".into(),
+        ));
+    }
+    let current: i64 = rows
+        .iter()
+        .filter(|(e, s)| {
+            (e.id == root_id || e.corrects_id == Some(root_id)) && *s != HourStatus::Rejected
+        })
+        .map(|(e, _)| e.minutes)
+        .sum();
+    let delta = rules::correction_delta(current, corrected)?;
+    rules::check_record(
+        period,
+        delta,
+        placement.start_date,
+        placement.end_date,
+        today,
+        &existing(&rows),
+    )?;
+    let row = insert(
+        ctx,
+        &txn.txn,
+        &placement,
+        period,
+        HourKind::from_db(&root.kind),
+        delta,
+        HourSource::Facilitator,
+        Some(root_id),
+        Some(reason),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Validates or rejects entries, all or none.
+pub async fn review(
+    ctx: &Ctx,
+    input: ReviewHoursInput,
+    decision: HourStatus,
+) -> AppResult<Vec<hour_entry::Model>> {
+    if input.entry_ids.is_empty() || input.entry_ids.len() > MAX_REVIEW_BATCH {
+        return Err(AppError::bad_input(
+            "entryIds",
+            format!(
+                "entryIds : de 1 à {MAX_REVIEW_BATCH} entrées par appel, reçu {}",
+                input.entry_ids.len()
+            ),
+        ));
+    }
+    let reason = text::optional("reason", input.reason.as_deref())?;
+    if decision == HourStatus::Rejected && reason.is_none() {
+        return Err(AppError::bad_input(
+            "reason",
+            "reason : un rejet doit être motivé (a rejection needs a reason)",
+        ));
+    }
+    let mut ids_in = Vec::with_capacity(input.entry_ids.len());
+    for id in &input.entry_ids {
+        let id = ids::decode(Kind::HourEntry, id, "entryIds")?;
+        if ids_in.contains(&id) {
+            return Err(AppError::bad_input(
+                "entryIds",
+                "entryIds : une entrée figure deux fois",
+            ));
+        }
+        ids_in.push(id);
+    }
+    let txn = ctx.db.begin_write().await?;
+    let rows = hour_entry::Entity::find()
+        .find_also_related(hour_entry_review::Entity)
+        .filter(hour_entry::Column::Id.is_in(ids_in.clone()))
+        .all(&txn.txn)
+        .await?;
+    if rows.len() != ids_in.len() {
+        return Err(AppError::NotFound("entrée d'heures".into()));
+    }
+    if let Some((_, Some(r))) = rows.iter().find(|(_, r)| r.is_some()) {
+        return Err(AppError::Conflict(format!(
+            "une des entrées est déjà {} ; une décision ne se change pas, corriger par une nouvelle entrée (already reviewed)",
+            r.decision
+        )));
+    }
+    if decision == HourStatus::Rejected {
+        // Rejecting an entry whose corrections still count would leave them orphaned.
+        let roots: Vec<Uuid> = rows
+            .iter()
+            .filter(|(e, _)| e.corrects_id.is_none())
+            .map(|(e, _)| e.id)
+            .collect();
+        let live_corrections = hour_entry::Entity::find()
+            .left_join(hour_entry_review::Entity)
+            .filter(hour_entry::Column::CorrectsId.is_in(roots))
+            .filter(hour_entry::Column::Id.is_not_in(ids_in.clone()))
+            .filter(
+                hour_entry_review::Column::Decision
+                    .is_null()
+                    .or(hour_entry_review::Column::Decision.ne(HourStatus::Rejected.as_str())),
+            )
+            .count(&txn.txn)
+            .await?;
+        if live_corrections > 0 {
+            return Err(AppError::Conflict(
+                "une entrée à rejeter a des corrections en cours ; les rejeter aussi dans le même appel (entry has live corrections)".into(),
+            ));
+        }
+    }
+    let now = ctx.clock.now();
+    for (entry, _) in &rows {
+        hour_entry_review::ActiveModel {
+            id: Set(ctx.clock.new_id()),
+            hour_entry_id: Set(entry.id),
+            decision: Set(decision.as_str().to_string()),
+            reason: Set(reason.clone()),
+            decided_at: Set(now),
+            decided_by: Set(None),
+        }
+        .insert(&txn.txn)
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(rows.into_iter().map(|(e, _)| e).collect())
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    filter: HourEntryFilter,
+    args: PageArgs,
+) -> AppResult<Page<hour_entry::Model>> {
+    let mut select = hour_entry::Entity::find();
+    if let Some(m) = ids::decode_opt(Kind::Market, filter.market_id.as_ref(), "filter.marketId")? {
+        select = select.filter(hour_entry::Column::MarketId.eq(m));
+    }
+    if let Some(l) = ids::decode_opt(Kind::Lot, filter.lot_id.as_ref(), "filter.lotId")? {
+        select = select.filter(hour_entry::Column::LotId.eq(l));
+    }
+    if let Some(p) = ids::decode_opt(
+        Kind::Placement,
+        filter.placement_id.as_ref(),
+        "filter.placementId",
+    )? {
+        select = select.filter(hour_entry::Column::PlacementId.eq(p));
+    }
+    if let Some(status) = filter.status {
+        select = select.left_join(hour_entry_review::Entity);
+        select = match status {
+            HourStatus::Declared => select.filter(hour_entry_review::Column::Id.is_null()),
+            s => select.filter(hour_entry_review::Column::Decision.eq(s.as_str())),
+        };
+    }
+    page::fetch(&ctx.db.conn, select, hour_entry::Column::Id, &args).await
+}

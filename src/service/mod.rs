@@ -1,0 +1,42 @@
+//! Services: one module per area. Each mutation runs in one transaction, loads what its rules
+//! need, asks `domain` for the verdict, then writes.
+
+pub mod demo;
+pub mod ledger;
+pub mod market;
+pub mod operation;
+pub mod organization;
+pub mod page;
+pub mod participant;
+pub mod placement;
+pub mod stats;
+pub mod territory;
+
+use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait};
+
+use crate::clock::SharedClock;
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+
+/// What every service call needs: the store and the clock.
+#[derive(Clone)]
+pub struct Ctx {
+    pub db: Db,
+    pub clock: SharedClock,
+}
+
+/// Loads a row by primary key or answers NOT_FOUND naming what was looked for.
+pub async fn get<E, C>(
+    conn: &C,
+    id: <E::PrimaryKey as PrimaryKeyTrait>::ValueType,
+    what: &str,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    E::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(what.to_string()))
+}

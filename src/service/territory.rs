@@ -1,0 +1,90 @@
+//! Territories and their time zone.
+
+use async_graphql::InputObject;
+use chrono_tz::Tz;
+use entity::territory;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use super::Ctx;
+use crate::domain::text;
+use crate::error::{AppError, AppResult};
+
+/// Time zones of the French territories where clauses are run (metropole and overseas).
+pub const FRENCH_TIME_ZONES: &[&str] = &[
+    "Europe/Paris",
+    "Indian/Reunion",
+    "Indian/Mayotte",
+    "America/Martinique",
+    "America/Guadeloupe",
+    "America/Cayenne",
+    "Pacific/Noumea",
+    "Pacific/Tahiti",
+    "America/Miquelon",
+];
+
+#[derive(Debug, InputObject)]
+pub struct CreateTerritoryInput {
+    /// Short unique code, e.g. `974-TCO`.
+    pub code: String,
+    pub name: String,
+    /// IANA time zone; reminders are sent at this zone's office hours.
+    pub time_zone: String,
+}
+
+pub fn parse_time_zone(raw: &str) -> AppResult<Tz> {
+    let tz: Tz = raw.trim().parse().map_err(|_| {
+        AppError::bad_input(
+            "timeZone",
+            format!("timeZone : fuseau horaire inconnu « {raw} » ; par ex. Europe/Paris, Indian/Reunion (unknown time zone)"),
+        )
+    })?;
+    if !FRENCH_TIME_ZONES.contains(&tz.name()) {
+        return Err(AppError::bad_input(
+            "timeZone",
+            format!(
+                "timeZone : {} n'est pas un fuseau d'un territoire français ; possibles : {} (not a French territory's zone)",
+                tz.name(),
+                FRENCH_TIME_ZONES.join(", ")
+            ),
+        ));
+    }
+    Ok(tz)
+}
+
+pub async fn create(ctx: &Ctx, input: CreateTerritoryInput) -> AppResult<territory::Model> {
+    let code = text::required("code", &input.code)?;
+    let name = text::required("name", &input.name)?;
+    let tz = parse_time_zone(&input.time_zone)?;
+    let txn = ctx.db.begin_write().await?;
+    if territory::Entity::find()
+        .filter(territory::Column::Code.eq(&code))
+        .one(&txn.txn)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Conflict(format!(
+            "code : un territoire porte déjà le code {code} (code already used)"
+        )));
+    }
+    let row = territory::ActiveModel {
+        id: Set(ctx.clock.new_id()),
+        code: Set(code),
+        name: Set(name),
+        time_zone: Set(tz.name().to_string()),
+        created_at: Set(ctx.clock.now()),
+    }
+    .insert(&txn.txn)
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The territory's time zone (stored values are checked on the way in).
+pub fn time_zone(t: &territory::Model) -> Tz {
+    t.time_zone.parse().unwrap_or(chrono_tz::Europe::Paris)
+}
+
+pub async fn get(ctx: &Ctx, id: Uuid) -> AppResult<territory::Model> {
+    super::get::<territory::Entity, _>(&ctx.db.conn, id, "territoire").await
+}
