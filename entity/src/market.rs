@@ -12,6 +12,8 @@ pub struct Model {
     pub operation_id: Option<Uuid>,
     pub reference: String,
     pub title: String,
+    /// Folded text for search (lower case, no accents); see `domain::text::search_key`.
+    pub search_text: String,
     pub clause_kind: String,
     /// Which ANRU commitment the market's hours count towards, if any.
     pub anru_category: Option<String>,

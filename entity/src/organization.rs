@@ -7,6 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
+    /// Folded text for search (lower case, no accents); see `domain::text::search_key`.
+    pub search_text: String,
     pub kind: String,
     pub siae_subtype: Option<String>,
     #[sea_orm(unique)]

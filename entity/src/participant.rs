@@ -9,6 +9,8 @@ pub struct Model {
     pub territory_id: Uuid,
     pub first_name: String,
     pub last_name: String,
+    /// Folded text for search (lower case, no accents); see `domain::text::search_key`.
+    pub search_text: String,
     pub birth_date: Date,
     pub sex: String,
     pub education_level: String,

@@ -82,3 +82,43 @@ mod tests {
         }
     }
 }
+
+/// Folds text for search: lower case, French accents and ligatures removed, spaces collapsed.
+/// Stored beside searchable fields so both stores match "ecole" with "École" the same way.
+pub fn search_key(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        for c in part.chars().flat_map(char::to_lowercase) {
+            match c {
+                'à' | 'â' | 'ä' | 'á' | 'ã' => out.push('a'),
+                'ç' => out.push('c'),
+                'é' | 'è' | 'ê' | 'ë' => out.push('e'),
+                'î' | 'ï' | 'í' | 'ì' => out.push('i'),
+                'ô' | 'ö' | 'ó' | 'ò' | 'õ' => out.push('o'),
+                'ù' | 'û' | 'ü' | 'ú' => out.push('u'),
+                'ÿ' => out.push('y'),
+                'ñ' => out.push('n'),
+                'œ' => out.push_str("oe"),
+                'æ' => out.push_str("ae"),
+                '\u{2019}' => out.push('\''),
+                c => out.push(c),
+            }
+        }
+        out.push(' ');
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::search_key;
+
+    #[test]
+    fn folds_case_accents_and_ligatures() {
+        assert_eq!(
+            search_key(&["Réhabilitation  ÉCOLE", "Cœur"]),
+            "rehabilitation ecole coeur"
+        );
+        assert_eq!(search_key(&["M’Gombani"]), "m'gombani");
+    }
+}

@@ -3,7 +3,6 @@
 use async_graphql::{ID, InputObject};
 use chrono::NaiveDate;
 use entity::{hour_entry, hour_entry_review, lot, market, operation, status_change, territory};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -235,6 +234,7 @@ pub async fn create(ctx: &Ctx, input: CreateMarketInput) -> AppResult<market::Mo
         territory_id: Set(territory_id),
         buyer_id: Set(buyer_id),
         operation_id: Set(operation_id),
+        search_text: Set(text::search_key(&[&reference, &title])),
         reference: Set(reference),
         title: Set(title),
         clause_kind: Set(input.clause_kind.as_str().to_string()),
@@ -452,11 +452,7 @@ pub async fn list(
         select = select.filter(market::Column::TerritoryId.eq(t));
     }
     if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
-        let pattern = page::contains_pattern(search);
-        let like = |col: market::Column| {
-            Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(&pattern).escape('\\'))
-        };
-        select = select.filter(like(market::Column::Reference).or(like(market::Column::Title)));
+        select = select.filter(page::matches(market::Column::SearchText, search));
     }
     page::fetch(&ctx.db.conn, select, market::Column::Id, &args).await
 }

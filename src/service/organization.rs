@@ -2,7 +2,6 @@
 
 use async_graphql::{ID, InputObject};
 use entity::{organization, territory};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::page::{self, Page, PageArgs};
@@ -75,6 +74,7 @@ pub async fn create(ctx: &Ctx, input: CreateOrganizationInput) -> AppResult<orga
     }
     let row = organization::ActiveModel {
         id: Set(ctx.clock.new_id()),
+        search_text: Set(text::search_key(&[&name, siret.as_deref().unwrap_or("")])),
         name: Set(name),
         kind: Set(input.kind.as_str().to_string()),
         siae_subtype: Set(input.siae_subtype.map(|s| s.as_str().to_string())),
@@ -107,13 +107,7 @@ pub async fn list(
         select = select.filter(organization::Column::TerritoryId.eq(t));
     }
     if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
-        let pattern = page::contains_pattern(search);
-        select = select.filter(
-            Expr::expr(Func::lower(Expr::col(organization::Column::Name)))
-                .like(LikeExpr::new(&pattern).escape('\\'))
-                .or(Expr::col(organization::Column::Siret)
-                    .like(LikeExpr::new(&pattern).escape('\\'))),
-        );
+        select = select.filter(page::matches(organization::Column::SearchText, search));
     }
     page::fetch(&ctx.db.conn, select, organization::Column::Id, &args).await
 }

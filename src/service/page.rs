@@ -1,5 +1,6 @@
 //! Keyset pagination over UUID v7 primary keys (creation order).
 
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
@@ -58,17 +59,15 @@ where
     Ok(Page { items, has_next })
 }
 
-/// `LIKE` pattern that matches `text` anywhere, case-insensitively on both stores
-/// (callers compare against `LOWER(column)`), with `%`, `_` and `\` taken literally.
-pub fn contains_pattern(text: &str) -> String {
-    let escaped: String = text
-        .trim()
-        .to_lowercase()
+/// Rows whose folded `search_text` contains `text` (case and accents ignored on both stores),
+/// with `%`, `_` and `\\` taken literally.
+pub fn matches<C: ColumnTrait>(search_col: C, text: &str) -> Expr {
+    let escaped: String = crate::domain::text::search_key(&[text])
         .chars()
         .flat_map(|c| match c {
             '%' | '_' | '\\' => vec!['\\', c],
             c => vec![c],
         })
         .collect();
-    format!("%{escaped}%")
+    Expr::col(search_col).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
 }

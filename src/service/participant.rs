@@ -3,7 +3,6 @@
 use async_graphql::{ID, InputObject};
 use chrono::NaiveDate;
 use entity::{participant, territory};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::page::{self, Page, PageArgs};
@@ -87,6 +86,7 @@ pub async fn create(ctx: &Ctx, input: CreateParticipantInput) -> AppResult<parti
     let row = participant::ActiveModel {
         id: Set(ctx.clock.new_id()),
         territory_id: Set(territory_id),
+        search_text: Set(text::search_key(&[&first_name, &last_name])),
         first_name: Set(first_name),
         last_name: Set(last_name),
         birth_date: Set(input.birth_date),
@@ -118,12 +118,7 @@ pub async fn list(
         select = select.filter(participant::Column::TerritoryId.eq(t));
     }
     if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
-        let pattern = page::contains_pattern(search);
-        let like = |col: participant::Column| {
-            Expr::expr(Func::lower(Expr::col(col))).like(LikeExpr::new(&pattern).escape('\\'))
-        };
-        select = select
-            .filter(like(participant::Column::FirstName).or(like(participant::Column::LastName)));
+        select = select.filter(page::matches(participant::Column::SearchText, search));
     }
     page::fetch(&ctx.db.conn, select, participant::Column::Id, &args).await
 }
