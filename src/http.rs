@@ -15,13 +15,13 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::db::Db;
 use crate::graphql::AppSchema;
+use crate::service::Ctx;
 
 #[derive(Clone)]
 struct AppState {
     schema: AppSchema,
-    db: Db,
+    ctx: Ctx,
 }
 
 /// Set on a response by the GraphQL handler so the log line can name the operation.
@@ -33,7 +33,7 @@ pub struct HttpOptions {
     pub graphiql: bool,
 }
 
-pub fn router(schema: AppSchema, db: Db, opts: &HttpOptions) -> Router {
+pub fn router(schema: AppSchema, ctx: Ctx, opts: &HttpOptions) -> Router {
     let graphql = if opts.graphiql {
         get(graphiql).post(graphql)
     } else {
@@ -45,11 +45,11 @@ pub fn router(schema: AppSchema, db: Db, opts: &HttpOptions) -> Router {
         .route("/readyz", get(readyz))
         .layer(RequestBodyLimitLayer::new(opts.max_body_bytes))
         .layer(middleware::from_fn(log_request))
-        .with_state(AppState { schema, db })
+        .with_state(AppState { schema, ctx })
 }
 
 async fn graphql(State(state): State<AppState>, req: GraphQLRequest) -> Response {
-    let req = req.into_inner();
+    let req = crate::graphql::prepare(req.into_inner(), &state.ctx);
     let name = req
         .operation_name
         .clone()
@@ -70,7 +70,7 @@ async fn graphiql() -> Html<String> {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.ping().await {
+    match state.ctx.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(e) => {
             tracing::warn!(error = %e, "database not reachable");

@@ -33,7 +33,7 @@ pub fn app(ctx: Ctx, config: &Config) -> axum::Router {
     let schema = graphql::build_schema(Some(ctx.clone()));
     http::router(
         schema,
-        ctx.db,
+        ctx,
         &http::HttpOptions {
             max_body_bytes: config.max_body_bytes,
             graphiql: config.graphiql,

@@ -19,7 +19,8 @@ pub struct AppLoader {
     pub ctx: Ctx,
 }
 
-pub type DataLoader = async_graphql::dataloader::DataLoader<AppLoader>;
+pub type DataLoader =
+    async_graphql::dataloader::DataLoader<AppLoader, async_graphql::dataloader::HashMapCache>;
 
 pub trait HasId {
     fn id(&self) -> Uuid;

@@ -6,7 +6,7 @@ use entity::{lot, market, operation, organization, status_change, territory};
 
 use super::connection::{self, Conn, app};
 use super::ledger::{HourEntry, Placement};
-use super::loaders::{LotsOf, TotalsOf, loader, one, opt};
+use super::loaders::{ById, LotsOf, TotalsOf, loader, one, opt};
 use super::party::{Operation, Organization, Territory};
 use crate::domain::calibration::{self, CalibrationInput};
 use crate::domain::hours::format_hours;
@@ -320,7 +320,66 @@ pub async fn list_markets(
     let had = after.is_some();
     let args = connection::args(after, first)?;
     let page = service::market::list(app(ctx), filter, args).await?;
+    prefetch(ctx, &page.items).await?;
     Ok(connection::connection(page, had, |m| m.id, Market))
+}
+
+/// Fields that read the ledger totals.
+const TOTAL_FIELDS: [&str; 5] = [
+    "hoursDelivered",
+    "hoursPending",
+    "completionRate",
+    "participantCount",
+    "byModality",
+];
+
+/// Loads, in one batch each, what the query asks of a page of markets (and of their lots),
+/// into the request's loader cache: the count of queries then does not depend on timing.
+async fn prefetch(ctx: &Context<'_>, markets: &[market::Model]) -> Result<()> {
+    let node = ctx.look_ahead().field("edges").field("node");
+    let l = loader(ctx);
+    if node.field("buyer").exists() {
+        l.load_many(
+            markets
+                .iter()
+                .map(|m| ById::<organization::Entity>::new(m.buyer_id)),
+        )
+        .await?;
+    }
+    if node.field("territory").exists() {
+        l.load_many(
+            markets
+                .iter()
+                .map(|m| ById::<territory::Entity>::new(m.territory_id)),
+        )
+        .await?;
+    }
+    if TOTAL_FIELDS.iter().any(|f| node.field(f).exists()) {
+        l.load_many(markets.iter().map(|m| TotalsOf(Scope::Market, m.id)))
+            .await?;
+    }
+    let lots_field = node.field("lots");
+    if lots_field.exists() {
+        let lots: Vec<lot::Model> = l
+            .load_many(markets.iter().map(|m| LotsOf(m.id)))
+            .await?
+            .into_values()
+            .flatten()
+            .collect();
+        if lots_field.field("awardee").exists() {
+            l.load_many(
+                lots.iter()
+                    .filter_map(|x| x.awardee_id)
+                    .map(ById::<organization::Entity>::new),
+            )
+            .await?;
+        }
+        if TOTAL_FIELDS.iter().any(|f| lots_field.field(f).exists()) {
+            l.load_many(lots.iter().map(|x| TotalsOf(Scope::Lot, x.id)))
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Default)]

@@ -44,11 +44,21 @@ pub fn build_schema(ctx: Option<Ctx>) -> AppSchema {
     .limit_complexity(MAX_COMPLEXITY)
     .limit_recursive_depth(32);
     if let Some(ctx) = ctx {
-        let loader = DataLoader::new(loaders::AppLoader { ctx: ctx.clone() }, tokio::spawn)
-            .delay(std::time::Duration::from_millis(1));
-        builder = builder.data(ctx).data(loader);
+        builder = builder.data(ctx);
     }
     builder.finish()
+}
+
+/// Gives a request its own DataLoader: its cache lives as long as the request, so what a list
+/// prefetched is served to the fields below it, and nothing stale outlives the request.
+pub fn prepare(req: async_graphql::Request, ctx: &Ctx) -> async_graphql::Request {
+    let loader = DataLoader::with_cache(
+        loaders::AppLoader { ctx: ctx.clone() },
+        tokio::spawn,
+        async_graphql::dataloader::HashMapCache::default(),
+    )
+    .delay(std::time::Duration::from_millis(1));
+    req.data(loader)
 }
 
 /// The SDL that `schema.graphql` must equal.

@@ -127,7 +127,10 @@ impl TestApp {
 
     /// Runs a query; the raw response as JSON (`data` and `errors`).
     pub async fn run(&self, query: &str, vars: Value) -> Value {
-        let req = Request::new(query).variables(Variables::from_json(vars));
+        let req = passerelle::graphql::prepare(
+            Request::new(query).variables(Variables::from_json(vars)),
+            &self.ctx,
+        );
         serde_json::to_value(self.schema.execute(req).await).unwrap()
     }
 

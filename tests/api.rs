@@ -1,0 +1,220 @@
+//! The API as a whole: served schema, limits, query counts, node lookup, demo data.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+db_tests!(
+    page_of_markets_costs_a_fixed_number_of_queries,
+    node_finds_every_type_and_hides_nothing_else,
+    abusive_queries_are_refused,
+    demo_sample_is_complete,
+    migrations_race_safely,
+);
+
+#[test]
+fn schema_file_matches_served_schema() {
+    let served = passerelle::graphql::sdl();
+    let file =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert!(
+        served == file,
+        "schema.graphql is stale: run `cargo run -- print-schema -o schema.graphql`"
+    );
+}
+
+const PAGE: &str = "query($n: Int) { markets(first: $n) { edges { node { reference buyer { name } territory { code }
+    lots { number awardee { name } hoursDelivered hoursPending participantCount }
+    hoursTarget hoursDelivered hoursPending completionRate participantCount byModality { modality hoursDelivered } } } } }";
+
+async fn page_of_markets_costs_a_fixed_number_of_queries(app: &TestApp) {
+    let t = app.territory("974").await;
+    let company = app.org("BTP", "COMPANY", None, &t).await;
+    let p = app.participant(&t, "Payet").await;
+    for i in 0..50 {
+        let buyer = app.org(&format!("Ville {i}"), "BUYER", None, &t).await;
+        let (m, lot) = app
+            .market_in_progress(&buyer, &format!("R-{i}"), &company)
+            .await;
+        if i % 5 == 0 {
+            let pl = app.placement(&p, &m, &lot, &company, "DIRECT_HIRE").await;
+            app.record_ok(&pl, "2026-03", "10").await;
+        }
+    }
+    let mut counts = Vec::new();
+    for n in [5, 50] {
+        app.reset_statements();
+        let d = app.ok(PAGE, json!({"n": n})).await;
+        assert_eq!(d["markets"]["edges"].as_array().unwrap().len(), n);
+        counts.push(app.statements());
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "queries must not grow with the page size: {counts:?}"
+    );
+    // markets, buyers, territories, market totals (hours, people), lots, awardees,
+    // lot totals (hours, people).
+    assert_eq!(counts[1], 9, "statements for one page");
+}
+
+async fn node_finds_every_type_and_hides_nothing_else(app: &TestApp) {
+    let w = app.world().await;
+    let e = app.record_ok(&w.placement, "2026-03", "10").await;
+    for (id, typename) in [
+        (&w.territory, "Territory"),
+        (&w.buyer, "Organization"),
+        (&w.market, "Market"),
+        (&w.lot, "Lot"),
+        (&w.participant, "Participant"),
+        (&w.placement, "Placement"),
+        (&e, "HourEntry"),
+    ] {
+        let d = app
+            .ok(
+                "query($id: ID!) { node(id: $id) { __typename id } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(d["node"]["__typename"], typename);
+        assert_eq!(d["node"]["id"], *id);
+    }
+    let ghost = passerelle::ids::encode(passerelle::ids::Kind::Market, uuid::Uuid::now_v7());
+    let d = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({"id": ghost}),
+        )
+        .await;
+    assert!(d["node"].is_null());
+    for bad in ["", "x", "TWFya2V0Om5vdC1hLXV1aWQ", "Zm9vOmJhcg"] {
+        let (code, field) = app
+            .err(
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({"id": bad}),
+            )
+            .await;
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("id")),
+            "{bad}"
+        );
+    }
+}
+
+async fn abusive_queries_are_refused(app: &TestApp) {
+    app.world().await;
+    // Depth: market → lots → market → lots → ... beyond the limit.
+    let mut deep = String::from("reference");
+    for _ in 0..8 {
+        deep = format!("lots {{ market {{ {deep} }} }}");
+    }
+    let resp = app
+        .run(
+            &format!("{{ markets(first: 1) {{ edges {{ node {{ {deep} }} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let msg = resp["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(msg.contains("nested") || msg.contains("depth"), "{resp}");
+    // Complexity: wide pages of pages.
+    let wide = "{ markets(first: 100) { edges { node { placements(first: 100) { edges { node { hourEntries(first: 100) { edges { node { id } } } } } } } } } }";
+    let resp = app.run(wide, json!({})).await;
+    let msg = resp["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(msg.contains("complex"), "{resp}");
+    // A normal page is fine.
+    app.ok(PAGE, json!({"n": 50})).await;
+}
+
+async fn demo_sample_is_complete(app: &TestApp) {
+    let summary = passerelle::service::demo::seed(&app.ctx)
+        .await
+        .map_err(|e| e.message())
+        .unwrap();
+    assert!(summary.contains("6 markets"), "{summary}");
+    let d = app
+        .ok(
+            "{ territories { edges { node { timeZone } } }
+               operations { edges { node { name kind } } }
+               markets(first: 50) { edges { node { clause { kind } status lots { awardee { id } } hoursDelivered hoursPending } } }
+               rejected: hourEntries(filter: {status: REJECTED}) { edges { node { id } } }
+               pending: hourEntries(filter: {status: DECLARED}, first: 100) { edges { node { id corrects { id } } } }
+               validated: hourEntries(filter: {status: VALIDATED}, first: 100) { edges { node { corrects { id } reason } } } }",
+            json!({}),
+        )
+        .await;
+    let zones: Vec<&str> = d["territories"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["timeZone"].as_str().unwrap())
+        .collect();
+    assert_eq!(zones, ["Indian/Reunion", "Indian/Mayotte"]);
+    assert_eq!(d["operations"]["edges"][0]["node"]["kind"], "PRU");
+    let markets = d["markets"]["edges"].as_array().unwrap();
+    let mut kinds: Vec<&str> = markets
+        .iter()
+        .map(|m| m["node"]["clause"]["kind"].as_str().unwrap())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    assert_eq!(kinds.len(), 5, "every clause kind: {kinds:?}");
+    assert!(markets.iter().all(|m| m["node"]["status"] == "IN_PROGRESS"));
+    assert!(
+        markets
+            .iter()
+            .all(|m| m["node"]["hoursDelivered"].as_f64().unwrap() > 0.0)
+    );
+    assert!(markets.iter().all(|m| {
+        m["node"]["lots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| !l["awardee"]["id"].is_null())
+    }));
+    assert_eq!(d["rejected"]["edges"].as_array().unwrap().len(), 1);
+    assert!(d["pending"]["edges"].as_array().unwrap().len() >= 10);
+    let corrections: Vec<_> = d["validated"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["node"]["corrects"].is_null())
+        .collect();
+    assert_eq!(corrections.len(), 1);
+    assert!(
+        corrections[0]["node"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Erreur")
+    );
+}
+
+async fn migrations_race_safely(app: &TestApp) {
+    // Two more "instances" migrate the same store at once: both succeed, nothing is applied twice.
+    let url = app.url.clone();
+    let schema = app.pg_schema.clone();
+    let a = {
+        let (url, schema) = (url.clone(), schema.clone());
+        tokio::spawn(async move {
+            let db = passerelle::db::Db::connect_with(&url, 2, schema.as_deref())
+                .await
+                .unwrap();
+            db.migrate().await
+        })
+    };
+    let b = tokio::spawn(async move {
+        let db = passerelle::db::Db::connect_with(&url, 2, schema.as_deref())
+            .await
+            .unwrap();
+        db.migrate().await
+    });
+    a.await.unwrap().unwrap();
+    b.await.unwrap().unwrap();
+    assert_eq!(app.count("seaql_migrations").await, 1);
+}
