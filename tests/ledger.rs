@@ -351,22 +351,24 @@ async fn concurrent_recording_keeps_totals_exact(app: &TestApp) {
     let mut tasks = Vec::new();
     for p in &placements {
         for month in 3..=10 {
-            let (schema, ctx) = (schema.clone(), app.ctx.clone());
-            let vars = json!({"i": {"placementId": p, "month": format!("2026-{month:02}"), "hours": "10:30"}});
+            let schema = schema.clone();
+            let req = app.request(
+                RECORD,
+                json!({"i": {"placementId": p, "month": format!("2026-{month:02}"), "hours": "10:30"}}),
+            );
             tasks.push(tokio::spawn(async move {
-                let req = async_graphql::Request::new(RECORD)
-                    .variables(async_graphql::Variables::from_json(vars));
                 schema.execute(req).await.errors.len()
             }));
         }
     }
     let mut racers = Vec::new();
     for _ in 0..6 {
-        let (schema, ctx) = (schema.clone(), app.ctx.clone());
-        let vars = json!({"i": {"placementId": placements[0], "month": "2026-02", "hours": "5"}});
+        let schema = schema.clone();
+        let req = app.request(
+            RECORD,
+            json!({"i": {"placementId": placements[0], "month": "2026-02", "hours": "5"}}),
+        );
         racers.push(tokio::spawn(async move {
-            let req = async_graphql::Request::new(RECORD)
-                .variables(async_graphql::Variables::from_json(vars));
             schema.execute(req).await.errors.len()
         }));
     }

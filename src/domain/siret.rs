@@ -18,7 +18,7 @@ pub fn check(field: &'static str, raw: &str) -> RuleResult<String> {
     }
     let digits: Vec<u32> = siret.chars().map(|c| c.to_digit(10).unwrap_or(0)).collect();
     let valid = if siret.starts_with(LA_POSTE_SIREN) && siret != "35600000000048" {
-        digits.iter().sum::<u32>() % 5 == 0
+        digits.iter().sum::<u32>().is_multiple_of(5)
     } else {
         luhn(&digits)
     };
@@ -48,7 +48,7 @@ fn luhn(digits: &[u32]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]

@@ -70,6 +70,20 @@ impl Seeder<'_> {
     }
 }
 
+/// A sample person: first and last name, birth date, sex, education, QPV resident, publics,
+/// territory and prescriber.
+type Person<'a> = (
+    &'a str,
+    &'a str,
+    NaiveDate,
+    Sex,
+    EducationLevel,
+    bool,
+    Vec<Public>,
+    &'a ID,
+    &'a ID,
+);
+
 fn lot(number: i32, title: &str, awardee: &ID) -> LotInput {
     LotInput {
         number,
@@ -328,17 +342,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
     }
 
     // People: (first, last, born, sex, level, qpv, publics, territory, prescriber)
-    let people: Vec<(
-        &str,
-        &str,
-        NaiveDate,
-        Sex,
-        EducationLevel,
-        bool,
-        Vec<Public>,
-        &ID,
-        &ID,
-    )> = vec![
+    let people: Vec<Person> = vec![
         (
             "Anli",
             "Madi",

@@ -125,13 +125,17 @@ impl TestApp {
         }
     }
 
-    /// Runs a query; the raw response as JSON (`data` and `errors`).
-    pub async fn run(&self, query: &str, vars: Value) -> Value {
-        let req = passerelle::graphql::prepare(
+    /// A request carrying its own DataLoader, as the HTTP handler builds it.
+    pub fn request(&self, query: &str, vars: Value) -> Request {
+        passerelle::graphql::prepare(
             Request::new(query).variables(Variables::from_json(vars)),
             &self.ctx,
-        );
-        serde_json::to_value(self.schema.execute(req).await).unwrap()
+        )
+    }
+
+    /// Runs a query; the raw response as JSON (`data` and `errors`).
+    pub async fn run(&self, query: &str, vars: Value) -> Value {
+        serde_json::to_value(self.schema.execute(self.request(query, vars)).await).unwrap()
     }
 
     /// Runs a query that must succeed; its `data`.
