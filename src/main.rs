@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
             EnvFilter::try_new(&cli.config.log_level).unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(cli).await {
         Ok(code) => code,

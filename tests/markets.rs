@@ -156,6 +156,23 @@ async fn operation_carries_anru_commitments(app: &TestApp) {
         )
         .await;
     assert_eq!(m["createMarket"]["territory"]["code"], "976");
+    // Outside the operation, another market of the same buyer.
+    app.ok(CREATE_MARKET, json!({"i": {"buyerId": owner, "reference": "R2", "title": "Hors PRU", "clauseKind": "EXECUTION_CONDITION",
+        "amountCents": 1000, "startDate": "2026-01-01", "endDate": "2026-12-31"}})).await;
+    let by_op = app
+        .ok("query($o: ID!) { markets(filter: {operationId: $o}) { edges { node { reference } } } }", json!({"o": op}))
+        .await;
+    assert_eq!(
+        by_op["markets"]["edges"],
+        json!([{"node": {"reference": "R1"}}])
+    );
+    let nested = app
+        .ok("query($o: ID!) { node(id: $o) { ... on Operation { markets { edges { node { reference } } } } } }", json!({"o": op}))
+        .await;
+    assert_eq!(
+        nested["node"]["markets"]["edges"].as_array().unwrap().len(),
+        1
+    );
     assert_eq!(app.count("operation").await, 1);
 }
 
