@@ -55,29 +55,20 @@ async fn server_speaks_graphql_over_http(app: &TestApp) {
             .contains("graphiql")
     );
 
-    let created: serde_json::Value = client
-        .post(format!("{base}/graphql"))
-        .json(&json!({"operationName": "T", "query": "mutation T { createTerritory(input: {code: \"974\", name: \"Ouest\", timeZone: \"Indian/Reunion\"}) { code timeZone } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let post = |body: serde_json::Value| {
+        let (client, url) = (client.clone(), format!("{base}/graphql"));
+        async move {
+            let resp = client.post(url).json(&body).send().await.unwrap();
+            resp.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let created = post(json!({"operationName": "T", "query": "mutation T { createTerritory(input: {code: \"974\", name: \"Ouest\", timeZone: \"Indian/Reunion\"}) { code timeZone } }"})).await;
     assert_eq!(
         created["data"]["createTerritory"]["timeZone"],
         "Indian/Reunion"
     );
 
-    let bad: serde_json::Value = client
-        .post(format!("{base}/graphql"))
-        .json(&json!({"query": "mutation { createTerritory(input: {code: \"\", name: \"x\", timeZone: \"Europe/Paris\"}) { code } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bad = post(json!({"query": "mutation { createTerritory(input: {code: \"\", name: \"x\", timeZone: \"Europe/Paris\"}) { code } }"})).await;
     assert_eq!(bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     assert_eq!(bad["errors"][0]["extensions"]["field"], "code");
 
