@@ -43,6 +43,12 @@ pub struct Config {
     /// Serve GraphiQL on `GET /graphql`.
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
+    /// Answer GraphQL introspection (switch off in production if the schema is private).
+    #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub introspection: bool,
+    /// Browser origins allowed to call the API (comma-separated); empty: CORS closed.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
     /// Seconds that in-flight requests get to finish after SIGINT or SIGTERM.
     #[arg(
         long,
@@ -67,6 +73,14 @@ pub enum Command {
         /// Compare with this file instead of writing; exit 1 when they differ.
         #[arg(long)]
         check: Option<PathBuf>,
+    },
+    /// Create an administrator account (to bootstrap a new installation), then exit.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        /// Read from the environment rather than the command line, so it stays out of shell history.
+        #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
     },
     /// Serve on a fresh database filled with a realistic sample (La Réunion and Mayotte).
     Demo {

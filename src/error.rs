@@ -16,7 +16,8 @@ pub enum AppError {
     /// The request is valid but clashes with the current state (duplicate, wrong status).
     Conflict(String),
     Forbidden,
-    Unauthenticated,
+    /// No valid credential; the message says what to do, never whether an account exists.
+    Unauthenticated(String),
     /// Something broke on our side; the detail is logged, never shown.
     Internal(String),
 }
@@ -38,9 +39,17 @@ impl AppError {
             AppError::BadInput { message, .. } | AppError::Conflict(message) => message.clone(),
             AppError::NotFound(what) => format!("{what} introuvable (not found)"),
             AppError::Forbidden => "accès refusé (forbidden)".into(),
-            AppError::Unauthenticated => "authentification requise (unauthenticated)".into(),
+            AppError::Unauthenticated(message) => message.clone(),
             AppError::Internal(_) => "erreur interne (internal error)".into(),
         }
+    }
+
+    /// Sign-in required.
+    pub fn unauthenticated() -> Self {
+        AppError::Unauthenticated(
+            "authentification requise : envoyer « Authorization: Bearer <jeton> » (sign in first)"
+                .into(),
+        )
     }
 
     pub fn code(&self) -> &'static str {
@@ -49,7 +58,7 @@ impl AppError {
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Conflict(_) => "CONFLICT",
             AppError::Forbidden => "FORBIDDEN",
-            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::Internal(_) => "INTERNAL",
         }
     }

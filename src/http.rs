@@ -6,13 +6,16 @@ use std::time::{Duration, Instant};
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
-use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::{Extension, Router};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::graphql::AppSchema;
@@ -31,6 +34,8 @@ struct OperationName(String);
 pub struct HttpOptions {
     pub max_body_bytes: usize,
     pub graphiql: bool,
+    /// Origins allowed to call from a browser; empty: no CORS headers (closed).
+    pub cors_origins: Vec<String>,
 }
 
 pub fn router(schema: AppSchema, ctx: Ctx, opts: &HttpOptions) -> Router {
@@ -39,17 +44,51 @@ pub fn router(schema: AppSchema, ctx: Ctx, opts: &HttpOptions) -> Router {
     } else {
         axum::routing::post(graphql)
     };
-    Router::new()
+    let mut router = Router::new()
         .route("/graphql", graphql)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .layer(RequestBodyLimitLayer::new(opts.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(opts.max_body_bytes));
+    let origins: Vec<HeaderValue> = opts
+        .cors_origins
+        .iter()
+        .filter_map(|o| o.parse().ok())
+        .collect();
+    if !origins.is_empty() {
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+        );
+    }
+    router
         .layer(middleware::from_fn(log_request))
         .with_state(AppState { schema, ctx })
 }
 
-async fn graphql(State(state): State<AppState>, req: GraphQLRequest) -> Response {
-    let req = crate::graphql::prepare(req.into_inner(), &state.ctx);
+/// The client's address, set by the logging middleware from the connection.
+#[derive(Clone)]
+struct ClientAddr(String);
+
+async fn graphql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    addr: Option<Extension<ClientAddr>>,
+    req: GraphQLRequest,
+) -> Response {
+    // No header: anonymous (only `login` will answer). A header that does not authenticate is
+    // refused outright, so a stale token never silently degrades to anonymous.
+    let caller = match bearer(&headers) {
+        None => None,
+        Some(secret) => match crate::service::auth::authenticate(&state.ctx, secret).await {
+            Ok(actor) => Some(actor),
+            Err(e) => return unauthenticated(e),
+        },
+    };
+    let address = addr.map_or_else(|| "unknown".to_string(), |a| a.0.0.clone());
+    let req = crate::graphql::prepare(req.into_inner(), &state.ctx, caller)
+        .data(crate::graphql::account::ClientAddress(address));
     let name = req
         .operation_name
         .clone()
@@ -58,6 +97,22 @@ async fn graphql(State(state): State<AppState>, req: GraphQLRequest) -> Response
     let mut resp = resp.into_response();
     resp.extensions_mut().insert(OperationName(name));
     resp
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, secret) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(secret.trim())
+}
+
+fn unauthenticated(e: crate::error::AppError) -> Response {
+    let body = serde_json::json!({
+        "data": null,
+        "errors": [{"message": e.message(), "extensions": {"code": e.code()}}],
+    });
+    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
 }
 
 async fn graphiql() -> Html<String> {
@@ -79,8 +134,12 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn log_request(req: Request, next: Next) -> Response {
+async fn log_request(mut req: Request, next: Next) -> Response {
     let start = Instant::now();
+    if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>().cloned() {
+        req.extensions_mut()
+            .insert(ClientAddr(addr.ip().to_string()));
+    }
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let resp = next.run(req).await;
@@ -107,6 +166,7 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = tx.send(());

@@ -19,6 +19,9 @@ pub enum Kind {
     Placement,
     HourEntry,
     StatusChange,
+    User,
+    ApiKey,
+    AuditEvent,
 }
 
 impl Kind {
@@ -33,10 +36,13 @@ impl Kind {
             Kind::Placement => "Placement",
             Kind::HourEntry => "HourEntry",
             Kind::StatusChange => "StatusChange",
+            Kind::User => "User",
+            Kind::ApiKey => "ApiKey",
+            Kind::AuditEvent => "AuditEvent",
         }
     }
 
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 12] = [
         Kind::Territory,
         Kind::Organization,
         Kind::Operation,
@@ -46,6 +52,9 @@ impl Kind {
         Kind::Placement,
         Kind::HourEntry,
         Kind::StatusChange,
+        Kind::User,
+        Kind::ApiKey,
+        Kind::AuditEvent,
     ];
 }
 

@@ -30,13 +30,14 @@ pub async fn start(config: &Config, clock: Option<SharedClock>) -> Result<Ctx, s
 
 /// The HTTP application over a context.
 pub fn app(ctx: Ctx, config: &Config) -> axum::Router {
-    let schema = graphql::build_schema(Some(ctx.clone()));
+    let schema = graphql::build_schema_with(Some(ctx.clone()), config.introspection);
     http::router(
         schema,
         ctx,
         &http::HttpOptions {
             max_body_bytes: config.max_body_bytes,
             graphiql: config.graphiql,
+            cors_origins: config.cors_origins.clone(),
         },
     )
 }

@@ -51,6 +51,23 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 print!("{sdl}");
             }
         }
+        Command::CreateAdmin { email, password } => {
+            let ctx = passerelle::start(&config, None).await?;
+            let user = service::auth::create_user(
+                &ctx,
+                &passerelle::domain::auth::Actor::system(),
+                service::auth::CreateUserInput {
+                    email,
+                    password,
+                    role: passerelle::domain::auth::Role::Admin,
+                    organization_id: None,
+                    territory_ids: vec![],
+                },
+            )
+            .await
+            .map_err(|e| e.message())?;
+            tracing::info!(email = %user.email, "administrator created");
+        }
         Command::Demo { file } => {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));

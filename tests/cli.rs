@@ -97,8 +97,22 @@ async fn demo_serves_logs_each_request_and_stops_on_sigterm() {
         .to_string();
     let url = url.trim_end_matches(|c: char| c.is_whitespace());
     let client = reqwest::Client::new();
+    let login: serde_json::Value = client
+        .post(format!("http://{url}"))
+        .json(&serde_json::json!({"query": "mutation { login(email: \"facilitatrice@demo.passerelle.fr\", password: \"passerelle-demo\") { token } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["data"]["login"]["token"]
+        .as_str()
+        .expect("demo facilitator signs in")
+        .to_string();
     let resp: serde_json::Value = client
         .post(format!("http://{url}"))
+        .bearer_auth(&token)
         .json(&serde_json::json!({"operationName": "DemoMarkets", "query": "query DemoMarkets { markets { edges { node { reference hoursDelivered } } } }"}))
         .send()
         .await

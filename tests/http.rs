@@ -54,13 +54,59 @@ async fn server_speaks_graphql_over_http(app: &TestApp) {
             .to_lowercase()
             .contains("graphiql")
     );
-
-    let post = |body: serde_json::Value| {
+    let post_with = |token: Option<String>, body: serde_json::Value| {
         let (client, url) = (client.clone(), format!("{base}/graphql"));
         async move {
-            let resp = client.post(url).json(&body).send().await.unwrap();
-            resp.json::<serde_json::Value>().await.unwrap()
+            let mut req = client.post(url).json(&body);
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let resp = req.send().await.unwrap();
+            (
+                resp.status().as_u16(),
+                resp.json::<serde_json::Value>().await.unwrap(),
+            )
         }
+    };
+    // Anonymous: only `login` answers.
+    let (_, anon) = post_with(
+        None,
+        json!({"query": "{ territories { edges { cursor } } }"}),
+    )
+    .await;
+    assert_eq!(anon["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    // A wrong token is refused outright with 401.
+    let (status, bad_token) = post_with(
+        Some("pst_nope".into()),
+        json!({"query": "{ me { email } }"}),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        bad_token["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
+    );
+    app.user(
+        "admin@test.fr",
+        passerelle::domain::auth::Role::Admin,
+        None,
+        &[],
+    )
+    .await;
+    let (_, session) = post_with(
+        None,
+        json!({"query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token user { role } } }",
+            "variables": {"e": "ADMIN@test.fr", "p": common::PASSWORD}}),
+    )
+    .await;
+    assert_eq!(session["data"]["login"]["user"]["role"], "ADMIN");
+    let token = session["data"]["login"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let post = |body: serde_json::Value| {
+        let f = post_with(Some(token.clone()), body);
+        async move { f.await.1 }
     };
     let created = post(json!({"operationName": "T", "query": "mutation T { createTerritory(input: {code: \"974\", name: \"Ouest\", timeZone: \"Indian/Reunion\"}) { code timeZone } }"})).await;
     assert_eq!(

@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 /// One line of the append-only hours ledger. Never updated, never deleted (a trigger refuses it):
 /// a correction is a new row with `corrects_id` and a reason, carrying the signed difference.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "hour_entry")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

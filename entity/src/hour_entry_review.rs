@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// The one decision (validated or rejected) on a ledger entry; unique per entry, append-only.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "hour_entry_review")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

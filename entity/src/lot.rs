@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Lot of a market, with its awardee (titulaire) and its own share of the target.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "lot")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

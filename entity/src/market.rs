@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Marché public with its insertion clause and hour target (calibrage).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "market")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

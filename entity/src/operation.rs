@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Opération / programme, above all an urban-renewal project (PRU, NPNRU) with its ANRU commitments.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "operation")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Any legal body: buyer, company, insertion structure (SIAE), facilitator, funder, prescriber.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "organization")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

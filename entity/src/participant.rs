@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Bénéficiaire / salarié en insertion. Personal data: see DOMAIN.md section 9.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "participant")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -19,6 +19,8 @@ pub struct Model {
     /// Comma-separated public codes (RSA, AAH, ...), sorted.
     pub publics: String,
     pub prescriber_id: Option<Uuid>,
+    /// Set when identity fields were cleared at the end of retention.
+    pub anonymized_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }
 

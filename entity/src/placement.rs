@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One participant working on one market (or lot) through one modality, with one employer.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "placement")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

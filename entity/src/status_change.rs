@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// History of every life-cycle move: who, when, from, to, why. Append-only.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "status_change")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

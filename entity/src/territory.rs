@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// Territoire: where the work happens, with its time zone.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "territory")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

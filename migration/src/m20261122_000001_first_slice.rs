@@ -214,7 +214,7 @@ fn indexes() -> Vec<IndexCreateStatement> {
 }
 
 /// SQL that makes a table refuse UPDATE and DELETE, in the dialect of the backend.
-fn append_only_sql(backend: DatabaseBackend, table: &str) -> Vec<String> {
+pub(crate) fn append_only_sql(backend: DatabaseBackend, table: &str) -> Vec<String> {
     match backend {
         DatabaseBackend::Postgres => vec![format!(
             "CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} \

@@ -1,6 +1,7 @@
 //! Enumerations of the domain, stored as their SCREAMING_CASE name.
 
 /// Declares an enum whose variants are stored and shown as the given strings.
+#[macro_export]
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $s:literal),+ $(,)? }) => {
         $(#[$m])*

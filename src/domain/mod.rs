@@ -1,8 +1,10 @@
 //! The rules of Passerelle as pure functions over plain values: no database, no I/O.
 //! (The enums also derive `async_graphql::Enum` so that the API shows the very same names.)
 
-pub mod calibration;
+#[macro_use]
 pub mod enums;
+pub mod auth;
+pub mod calibration;
 pub mod hours;
 pub mod ledger;
 pub mod lifecycle;

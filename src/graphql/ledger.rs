@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{hour_entry, lot, market, organization, participant, placement};
 
+use super::access::actor;
 use super::connection::{self, Conn, app};
 use super::loaders::{CorrectionsOf, ReviewOf, loader, one, opt};
 use super::market::{Lot, Market, hours};
@@ -161,7 +162,7 @@ pub async fn list_placements(
 ) -> Result<Conn<Placement>> {
     let had = after.is_some();
     let args = connection::args(after, first)?;
-    let page = service::placement::list(app(ctx), filter, args).await?;
+    let page = service::placement::list(app(ctx), actor(ctx)?, filter, args).await?;
     Ok(connection::connection(page, had, |m| m.id, Placement))
 }
 
@@ -173,7 +174,7 @@ pub async fn list_entries(
 ) -> Result<Conn<HourEntry>> {
     let had = after.is_some();
     let args = connection::args(after, first)?;
-    let page = service::ledger::list(app(ctx), filter, args).await?;
+    let page = service::ledger::list(app(ctx), actor(ctx)?, filter, args).await?;
     Ok(connection::connection(page, had, |m| m.id, HourEntry))
 }
 
@@ -217,13 +218,15 @@ impl LedgerMutation {
         input: CreatePlacementInput,
     ) -> Result<Placement> {
         Ok(Placement(
-            service::placement::create(app(ctx), input).await?,
+            service::placement::create(app(ctx), actor(ctx)?, input).await?,
         ))
     }
 
     /// Records hours of a placement for a month or a day (status DECLARED).
     async fn record_hours(&self, ctx: &Context<'_>, input: RecordHoursInput) -> Result<HourEntry> {
-        Ok(HourEntry(service::ledger::record(app(ctx), input).await?))
+        Ok(HourEntry(
+            service::ledger::record(app(ctx), actor(ctx)?, input).await?,
+        ))
     }
 
     /// Validates entries, all or none.
@@ -232,7 +235,8 @@ impl LedgerMutation {
         ctx: &Context<'_>,
         input: ReviewHoursInput,
     ) -> Result<Vec<HourEntry>> {
-        let rows = service::ledger::review(app(ctx), input, HourStatus::Validated).await?;
+        let rows =
+            service::ledger::review(app(ctx), actor(ctx)?, input, HourStatus::Validated).await?;
         Ok(rows.into_iter().map(HourEntry).collect())
     }
 
@@ -242,7 +246,8 @@ impl LedgerMutation {
         ctx: &Context<'_>,
         input: ReviewHoursInput,
     ) -> Result<Vec<HourEntry>> {
-        let rows = service::ledger::review(app(ctx), input, HourStatus::Rejected).await?;
+        let rows =
+            service::ledger::review(app(ctx), actor(ctx)?, input, HourStatus::Rejected).await?;
         Ok(rows.into_iter().map(HourEntry).collect())
     }
 
@@ -252,6 +257,8 @@ impl LedgerMutation {
         ctx: &Context<'_>,
         input: CorrectHoursInput,
     ) -> Result<HourEntry> {
-        Ok(HourEntry(service::ledger::correct(app(ctx), input).await?))
+        Ok(HourEntry(
+            service::ledger::correct(app(ctx), actor(ctx)?, input).await?,
+        ))
     }
 }

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{lot, market, operation, organization, status_change, territory};
 
+use super::access::actor;
 use super::connection::{self, Conn, app};
 use super::ledger::{HourEntry, Placement};
 use super::loaders::{ById, LotsOf, TotalsOf, loader, one, opt};
@@ -224,7 +225,7 @@ impl Market {
     }
     /// Moves open now (guards checked), for the front end's buttons.
     async fn available_transitions(&self, ctx: &Context<'_>) -> Result<Vec<MarketStatus>> {
-        Ok(service::market::available_transitions(app(ctx), &self.0).await?)
+        Ok(service::market::available_transitions(app(ctx), actor(ctx)?, &self.0).await?)
     }
     /// Every move of the market's life cycle, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<StatusChange>> {
@@ -319,7 +320,7 @@ pub async fn list_markets(
 ) -> Result<Conn<Market>> {
     let had = after.is_some();
     let args = connection::args(after, first)?;
-    let page = service::market::list(app(ctx), filter, args).await?;
+    let page = service::market::list(app(ctx), actor(ctx)?, filter, args).await?;
     prefetch(ctx, &page.items).await?;
     Ok(connection::connection(page, had, |m| m.id, Market))
 }
@@ -436,16 +437,21 @@ pub struct MarketMutation;
 impl MarketMutation {
     /// Registers a market (status DRAFT), with its lots.
     async fn create_market(&self, ctx: &Context<'_>, input: CreateMarketInput) -> Result<Market> {
-        Ok(Market(service::market::create(app(ctx), input).await?))
+        Ok(Market(
+            service::market::create(app(ctx), actor(ctx)?, input).await?,
+        ))
     }
 
     async fn add_lot(&self, ctx: &Context<'_>, input: AddLotInput) -> Result<Lot> {
-        Ok(Lot(service::market::add_lot(app(ctx), input).await?))
+        Ok(Lot(
+            service::market::add_lot(app(ctx), actor(ctx)?, input).await?
+        ))
     }
 
     async fn set_lot_awardee(&self, ctx: &Context<'_>, lot_id: ID, awardee_id: ID) -> Result<Lot> {
         Ok(Lot(service::market::set_lot_awardee(
             app(ctx),
+            actor(ctx)?,
             &lot_id,
             &awardee_id,
         )
@@ -459,7 +465,7 @@ impl MarketMutation {
         input: SetHourTargetInput,
     ) -> Result<Market> {
         Ok(Market(
-            service::market::set_hour_target(app(ctx), input).await?,
+            service::market::set_hour_target(app(ctx), actor(ctx)?, input).await?,
         ))
     }
 
@@ -469,6 +475,8 @@ impl MarketMutation {
         ctx: &Context<'_>,
         input: TransitionMarketInput,
     ) -> Result<Market> {
-        Ok(Market(service::market::transition(app(ctx), input).await?))
+        Ok(Market(
+            service::market::transition(app(ctx), actor(ctx)?, input).await?,
+        ))
     }
 }

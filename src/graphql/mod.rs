@@ -1,5 +1,7 @@
 //! The GraphQL API: one module per area, merged into the roots here.
 
+pub mod access;
+pub mod account;
 pub mod connection;
 pub mod ledger;
 pub mod loaders;
@@ -10,19 +12,24 @@ pub mod party;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
+use crate::domain::auth::Actor;
 use crate::service::Ctx;
 
 #[derive(MergedObject, Default)]
 pub struct QueryRoot(
     node::NodeQuery,
+    account::AccountQuery,
     party::PartyQuery,
+    party::PrivacyQuery,
     market::MarketQuery,
     ledger::LedgerQuery,
 );
 
 #[derive(MergedObject, Default)]
 pub struct MutationRoot(
+    account::AccountMutation,
     party::PartyMutation,
+    party::PrivacyMutation,
     market::MarketMutation,
     ledger::LedgerMutation,
 );
@@ -35,14 +42,23 @@ pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 5_000;
 
 pub fn build_schema(ctx: Option<Ctx>) -> AppSchema {
+    build_schema_with(ctx, true)
+}
+
+/// The schema, with introspection on or off (a production setting).
+pub fn build_schema_with(ctx: Option<Ctx>, introspection: bool) -> AppSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
+    .extension(access::AccessControl)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .limit_recursive_depth(32);
+    if !introspection {
+        builder = builder.disable_introspection();
+    }
     if let Some(ctx) = ctx {
         builder = builder.data(ctx);
     }
@@ -51,14 +67,18 @@ pub fn build_schema(ctx: Option<Ctx>) -> AppSchema {
 
 /// Gives a request its own DataLoader: its cache lives as long as the request, so what a list
 /// prefetched is served to the fields below it, and nothing stale outlives the request.
-pub fn prepare(req: async_graphql::Request, ctx: &Ctx) -> async_graphql::Request {
+pub fn prepare(
+    req: async_graphql::Request,
+    ctx: &Ctx,
+    caller: Option<Actor>,
+) -> async_graphql::Request {
     let loader = DataLoader::with_cache(
         loaders::AppLoader { ctx: ctx.clone() },
         tokio::spawn,
         async_graphql::dataloader::HashMapCache::default(),
     )
     .delay(std::time::Duration::from_millis(1));
-    req.data(loader)
+    req.data(loader).data(access::Caller(caller))
 }
 
 /// The SDL that `schema.graphql` must equal.

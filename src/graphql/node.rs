@@ -4,12 +4,14 @@ use async_graphql::{Context, ID, Interface, Object, Result};
 use entity::{hour_entry, lot, market, operation, organization, participant, placement, territory};
 use sea_orm::EntityTrait;
 
+use super::access::actor;
 use super::connection::app;
 use super::ledger::{HourEntry, Placement};
 use super::market::{Lot, Market};
 use super::party::{Operation, Organization, Participant, Territory};
 use crate::error::AppError;
 use crate::ids::{self, Kind};
+use crate::service::scope;
 
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
@@ -29,7 +31,8 @@ pub struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
-    /// Any object by its global ID; null when there is none.
+    /// Any object by its global ID; null when there is none or when it is outside the caller's
+    /// scope (the two cannot be told apart).
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         let Some((kind, uuid)) = ids::parse(&id) else {
             return Err(AppError::bad_input(
@@ -42,49 +45,62 @@ impl NodeQuery {
             .into());
         };
         let conn = &app(ctx).db.conn;
-        let db = |e: sea_orm::DbErr| async_graphql::Error::from(AppError::from(e));
+        let a = actor(ctx)?;
         Ok(match kind {
             Kind::Territory => territory::Entity::find_by_id(uuid)
                 .one(conn)
                 .await
-                .map_err(db)?
+                .map_err(AppError::from)?
                 .map(|m| Node::Territory(Territory(m))),
-            Kind::Organization => organization::Entity::find_by_id(uuid)
-                .one(conn)
-                .await
-                .map_err(db)?
-                .map(|m| Node::Organization(Organization(m))),
-            Kind::Operation => operation::Entity::find_by_id(uuid)
-                .one(conn)
-                .await
-                .map_err(db)?
-                .map(|m| Node::Operation(Operation(m))),
-            Kind::Market => market::Entity::find_by_id(uuid)
-                .one(conn)
-                .await
-                .map_err(db)?
-                .map(|m| Node::Market(Market(m))),
-            Kind::Lot => lot::Entity::find_by_id(uuid)
-                .one(conn)
-                .await
-                .map_err(db)?
+            Kind::Organization => scope::find::<organization::Entity, _>(
+                conn,
+                scope::organizations(a),
+                organization::Column::Id,
+                uuid,
+            )
+            .await?
+            .map(|m| Node::Organization(Organization(m))),
+            Kind::Operation => scope::find::<operation::Entity, _>(
+                conn,
+                scope::operations(a),
+                operation::Column::Id,
+                uuid,
+            )
+            .await?
+            .map(|m| Node::Operation(Operation(m))),
+            Kind::Market => {
+                scope::find::<market::Entity, _>(conn, scope::markets(a), market::Column::Id, uuid)
+                    .await?
+                    .map(|m| Node::Market(Market(m)))
+            }
+            Kind::Lot => scope::find::<lot::Entity, _>(conn, scope::lots(a), lot::Column::Id, uuid)
+                .await?
                 .map(|m| Node::Lot(Lot(m))),
-            Kind::Participant => participant::Entity::find_by_id(uuid)
-                .one(conn)
-                .await
-                .map_err(db)?
-                .map(|m| Node::Participant(Participant(m))),
-            Kind::Placement => placement::Entity::find_by_id(uuid)
-                .one(conn)
-                .await
-                .map_err(db)?
-                .map(|m| Node::Placement(Placement(m))),
-            Kind::HourEntry => hour_entry::Entity::find_by_id(uuid)
-                .one(conn)
-                .await
-                .map_err(db)?
-                .map(|m| Node::HourEntry(HourEntry(m))),
-            Kind::StatusChange => None,
+            Kind::Participant => scope::find::<participant::Entity, _>(
+                conn,
+                scope::participants(a),
+                participant::Column::Id,
+                uuid,
+            )
+            .await?
+            .map(|m| Node::Participant(Participant(m))),
+            Kind::Placement => scope::find::<placement::Entity, _>(
+                conn,
+                scope::placements(a),
+                placement::Column::Id,
+                uuid,
+            )
+            .await?
+            .map(|m| Node::Placement(Placement(m))),
+            Kind::HourEntry => scope::find::<hour_entry::Entity, _>(
+                conn,
+                scope::hour_entries(a),
+                hour_entry::Column::Id,
+                uuid,
+            )
+            .await?
+            .map(|m| Node::HourEntry(HourEntry(m))),
+            Kind::StatusChange | Kind::User | Kind::ApiKey | Kind::AuditEvent => None,
         })
     }
 }

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::NaiveDate;
 use entity::{operation, organization, participant, territory};
 
+use super::access::actor;
 use super::connection::{self, Conn, app};
 use super::ledger::Placement;
 use super::loaders::{one, opt};
@@ -133,14 +134,35 @@ impl Participant {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Participant, self.0.id)
     }
-    async fn first_name(&self) -> &str {
-        &self.0.first_name
+    /// Name and birth date: for facilitators of the person's territory and for the employer of its
+    /// own employees; every read is recorded. Refused (FORBIDDEN) to everyone else.
+    async fn identity(&self, ctx: &Context<'_>) -> Result<ParticipantIdentity> {
+        let a = actor(ctx)?;
+        let app = app(ctx);
+        if !service::participant::may_see_identity(app, a, &self.0).await? {
+            return Err(crate::error::AppError::Forbidden.into());
+        }
+        service::participant::record_access(app, a, self.0.id).await?;
+        Ok(ParticipantIdentity {
+            first_name: self.0.first_name.clone(),
+            last_name: self.0.last_name.clone(),
+            birth_date: self.0.birth_date,
+        })
     }
-    async fn last_name(&self) -> &str {
-        &self.0.last_name
+    /// When the identity was cleared at the end of retention.
+    async fn anonymized_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.anonymized_at
     }
-    async fn birth_date(&self) -> NaiveDate {
-        self.0.birth_date
+    /// Who read this person's identity, newest first (facilitators of the territory).
+    async fn accesses(&self, ctx: &Context<'_>) -> Result<Vec<ParticipantAccess>> {
+        let rows = service::participant::accesses(app(ctx), actor(ctx)?, &self.0).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ParticipantAccess {
+                actor_label: r.actor_label,
+                at: r.at,
+            })
+            .collect())
     }
     async fn sex(&self) -> Sex {
         Sex::from_db(&self.0.sex)
@@ -182,6 +204,21 @@ impl Participant {
     }
 }
 
+/// Identity of a participant (personal data).
+#[derive(async_graphql::SimpleObject)]
+pub struct ParticipantIdentity {
+    first_name: String,
+    last_name: String,
+    birth_date: NaiveDate,
+}
+
+/// One read of a participant's identity.
+#[derive(async_graphql::SimpleObject)]
+pub struct ParticipantAccess {
+    actor_label: String,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
 #[derive(Default)]
 pub struct PartyQuery;
 
@@ -217,7 +254,9 @@ impl PartyQuery {
     ) -> Result<Conn<Organization>> {
         let had = after.is_some();
         let args: PageArgs = connection::args(after, first)?;
-        let page = service::organization::list(app(ctx), filter.unwrap_or_default(), args).await?;
+        let page =
+            service::organization::list(app(ctx), actor(ctx)?, filter.unwrap_or_default(), args)
+                .await?;
         Ok(connection::connection(page, had, |m| m.id, Organization))
     }
 
@@ -231,7 +270,9 @@ impl PartyQuery {
     ) -> Result<Conn<Operation>> {
         let had = after.is_some();
         let args = connection::args(after, first)?;
-        let page = service::operation::list(app(ctx), filter.unwrap_or_default(), args).await?;
+        let page =
+            service::operation::list(app(ctx), actor(ctx)?, filter.unwrap_or_default(), args)
+                .await?;
         Ok(connection::connection(page, had, |m| m.id, Operation))
     }
 
@@ -245,13 +286,51 @@ impl PartyQuery {
     ) -> Result<Conn<Participant>> {
         let had = after.is_some();
         let args = connection::args(after, first)?;
-        let page = service::participant::list(app(ctx), filter.unwrap_or_default(), args).await?;
+        let page =
+            service::participant::list(app(ctx), actor(ctx)?, filter.unwrap_or_default(), args)
+                .await?;
         Ok(connection::connection(page, had, |m| m.id, Participant))
     }
 }
 
 #[derive(Default)]
 pub struct PartyMutation;
+
+#[derive(Default)]
+pub struct PrivacyQuery;
+
+#[Object]
+impl PrivacyQuery {
+    /// People of the caller's territories whose retention period (default 5 years after the last
+    /// exit) is over and who are not anonymized yet.
+    async fn participants_due_for_anonymization(
+        &self,
+        ctx: &Context<'_>,
+        retention_years: Option<i32>,
+    ) -> Result<Vec<Participant>> {
+        let rows =
+            service::participant::due_for_anonymization(app(ctx), actor(ctx)?, retention_years)
+                .await?;
+        Ok(rows.into_iter().map(Participant).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct PrivacyMutation;
+
+#[Object]
+impl PrivacyMutation {
+    /// Clears a participant's identity; every count and hour stays.
+    async fn anonymize_participant(
+        &self,
+        ctx: &Context<'_>,
+        participant_id: ID,
+    ) -> Result<Participant> {
+        Ok(Participant(
+            service::participant::anonymize(app(ctx), actor(ctx)?, &participant_id).await?,
+        ))
+    }
+}
 
 #[Object]
 impl PartyMutation {
@@ -261,7 +340,7 @@ impl PartyMutation {
         input: CreateTerritoryInput,
     ) -> Result<Territory> {
         Ok(Territory(
-            service::territory::create(app(ctx), input).await?,
+            service::territory::create(app(ctx), actor(ctx)?, input).await?,
         ))
     }
 
@@ -271,7 +350,7 @@ impl PartyMutation {
         input: CreateOrganizationInput,
     ) -> Result<Organization> {
         Ok(Organization(
-            service::organization::create(app(ctx), input).await?,
+            service::organization::create(app(ctx), actor(ctx)?, input).await?,
         ))
     }
 
@@ -281,7 +360,7 @@ impl PartyMutation {
         input: CreateOperationInput,
     ) -> Result<Operation> {
         Ok(Operation(
-            service::operation::create(app(ctx), input).await?,
+            service::operation::create(app(ctx), actor(ctx)?, input).await?,
         ))
     }
 
@@ -291,7 +370,7 @@ impl PartyMutation {
         input: CreateParticipantInput,
     ) -> Result<Participant> {
         Ok(Participant(
-            service::participant::create(app(ctx), input).await?,
+            service::participant::create(app(ctx), actor(ctx)?, input).await?,
         ))
     }
 }

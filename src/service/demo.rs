@@ -6,6 +6,7 @@ use async_graphql::ID;
 use chrono::{Datelike, Months, NaiveDate};
 
 use super::Ctx;
+use super::auth::CreateUserInput;
 use super::ledger::{CorrectHoursInput, RecordHoursInput, ReviewHoursInput};
 use super::market::{CreateMarketInput, LotInput, SetHourTargetInput, TransitionMarketInput};
 use super::operation::CreateOperationInput;
@@ -13,6 +14,7 @@ use super::organization::CreateOrganizationInput;
 use super::participant::CreateParticipantInput;
 use super::placement::CreatePlacementInput;
 use super::territory::CreateTerritoryInput;
+use crate::domain::auth::{Actor, Role};
 use crate::domain::*;
 use crate::error::AppResult;
 use crate::ids::{Kind, encode};
@@ -31,10 +33,15 @@ struct Seeder<'a> {
     siret_seq: u64,
 }
 
+/// Password of every demo account (documented in the README).
+pub const DEMO_PASSWORD: &str = "passerelle-demo";
+
 impl Seeder<'_> {
     async fn territory(&self, code: &str, name: &str, tz: &str) -> AppResult<ID> {
+        let system = Actor::system();
         let t = super::territory::create(
             self.ctx,
+            &system,
             CreateTerritoryInput {
                 code: code.into(),
                 name: name.into(),
@@ -52,9 +59,11 @@ impl Seeder<'_> {
         subtype: Option<SiaeSubtype>,
         territory: &ID,
     ) -> AppResult<ID> {
+        let system = Actor::system();
         self.siret_seq += 1;
         let o = super::organization::create(
             self.ctx,
+            &system,
             CreateOrganizationInput {
                 name: name.into(),
                 kind,
@@ -96,6 +105,7 @@ fn lot(number: i32, title: &str, awardee: &ID) -> LotInput {
 
 /// Fills an empty database; returns a one-line summary.
 pub async fn seed(ctx: &Ctx) -> AppResult<String> {
+    let system = Actor::system();
     let mut s = Seeder { ctx, siret_seq: 0 };
     let today = ctx.clock.today_in(chrono_tz::Indian::Reunion);
     let this_month = today.with_day(1).expect("day 1");
@@ -170,7 +180,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         .await?;
     s.org("PLIE de l'Ouest", K::Facilitator, None, &reunion)
         .await?;
-    s.org("DEETS de Mayotte", K::Funder, None, &mayotte).await?;
+    let deets = s.org("DEETS de Mayotte", K::Funder, None, &mayotte).await?;
     let ft_port = s
         .org("France Travail Le Port", K::Prescriber, None, &reunion)
         .await?;
@@ -180,6 +190,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
 
     let pru = super::operation::create(
         ctx,
+        &system,
         CreateOperationInput {
             territory_id: mayotte.clone(),
             owner_id: Some(mamoudzou.clone()),
@@ -287,6 +298,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
     for m in markets {
         let created = super::market::create(
             ctx,
+            &system,
             CreateMarketInput {
                 buyer_id: m.buyer,
                 territory_id: None,
@@ -308,6 +320,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         let id = encode(Kind::Market, created.id);
         super::market::set_hour_target(
             ctx,
+            &system,
             SetHourTargetInput {
                 market_id: id.clone(),
                 labour_share_bp: m.labour_bp,
@@ -324,6 +337,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         ] {
             super::market::transition(
                 ctx,
+                &system,
                 TransitionMarketInput {
                     market_id: id.clone(),
                     to,
@@ -480,6 +494,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
     for (first, last, born, sex, level, qpv, publics, territory, prescriber) in people {
         let p = super::participant::create(
             ctx,
+            &system,
             CreateParticipantInput {
                 territory_id: territory.clone(),
                 first_name: first.into(),
@@ -616,6 +631,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         let (market_id, lots) = &market_ids[m];
         let pl = super::placement::create(
             ctx,
+            &system,
             CreatePlacementInput {
                 participant_id: participant_ids[person].clone(),
                 market_id: market_id.clone(),
@@ -636,6 +652,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
             let minutes = 100 + (i as i64 * 7 + back as i64 * 3) % 50;
             let e = super::ledger::record(
                 ctx,
+                &system,
                 RecordHoursInput {
                     placement_id: pl.clone(),
                     month: Some(month.format("%Y-%m").to_string()),
@@ -655,6 +672,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
             if back > 1 {
                 super::ledger::review(
                     ctx,
+                    &system,
                     ReviewHoursInput {
                         entry_ids: vec![id.clone()],
                         reason: None,
@@ -669,6 +687,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
                 // The company declared 10 h too many: corrected, then validated.
                 let c = super::ledger::correct(
                     ctx,
+            &system,
                     CorrectHoursInput {
                         entry_id: id.clone(),
                         hours: (minutes - 10).to_string(),
@@ -679,6 +698,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
                 entries += 1;
                 super::ledger::review(
                     ctx,
+                    &system,
                     ReviewHoursInput {
                         entry_ids: vec![encode(Kind::HourEntry, c.id)],
                         reason: None,
@@ -693,6 +713,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
     if let Some(first) = pending.first() {
         super::ledger::review(
             ctx,
+            &system,
             ReviewHoursInput {
                 entry_ids: vec![first.clone()],
                 reason: Some("Heures effectuées sur un autre chantier que le marché".into()),
@@ -701,8 +722,56 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         )
         .await?;
     }
+    // One account per role, all with DEMO_PASSWORD.
+    let accounts: [(&str, Role, Option<&ID>, Vec<ID>); 6] = [
+        ("admin@demo.passerelle.fr", Role::Admin, None, vec![]),
+        (
+            "facilitatrice@demo.passerelle.fr",
+            Role::Facilitator,
+            None,
+            vec![reunion.clone(), mayotte.clone()],
+        ),
+        (
+            "acheteur@demo.passerelle.fr",
+            Role::Buyer,
+            Some(&mamoudzou),
+            vec![],
+        ),
+        (
+            "entreprise@demo.passerelle.fr",
+            Role::Company,
+            Some(&btp_976),
+            vec![],
+        ),
+        (
+            "siae@demo.passerelle.fr",
+            Role::Siae,
+            Some(&aci_976),
+            vec![],
+        ),
+        (
+            "financeur@demo.passerelle.fr",
+            Role::Funder,
+            Some(&deets),
+            vec![],
+        ),
+    ];
+    for (email, role, org, territory_ids) in accounts {
+        super::auth::create_user(
+            ctx,
+            &system,
+            CreateUserInput {
+                email: email.into(),
+                password: DEMO_PASSWORD.into(),
+                role,
+                organization_id: org.cloned(),
+                territory_ids,
+            },
+        )
+        .await?;
+    }
     Ok(format!(
-        "demo: 2 territories, {} markets, {} participants, {} ledger entries",
+        "demo: 2 territories, {} markets, {} participants, {} ledger entries, 6 accounts",
         market_ids.len(),
         participant_ids.len(),
         entries

@@ -12,7 +12,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::page::{self, Page, PageArgs};
-use super::{Ctx, get};
+use super::{Ctx, audit, get, scope};
+use crate::domain::auth::{Actor, Role};
 use crate::domain::ledger::{self as rules, ExistingEntry, Period};
 use crate::domain::{
     HourKind, HourSource, HourStatus, MarketStatus, PeriodKind, PlacementStatus, hours,
@@ -70,8 +71,14 @@ pub fn status_of(review: Option<&hour_entry_review::Model>) -> HourStatus {
 
 /// Locks the placement row for this transaction (PostgreSQL; SQLite writes are already serial),
 /// so that concurrent declarations on one placement are checked one after the other.
-async fn lock_placement<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<placement::Model> {
-    placement::Entity::find_by_id(id)
+async fn lock_placement<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<placement::Model> {
+    placement::Entity::find()
+        .filter(scope::placements(actor)?)
+        .filter(placement::Column::Id.eq(id))
         .lock_exclusive()
         .one(conn)
         .await?
@@ -120,7 +127,7 @@ async fn context<C: ConnectionTrait>(
     ctx: &Ctx,
     conn: &C,
     placement: &placement::Model,
-) -> AppResult<NaiveDate> {
+) -> AppResult<(NaiveDate, Uuid)> {
     let market = get::<market::Entity, _>(conn, placement.market_id, "marché").await?;
     let status = MarketStatus::from_db(&market.status);
     if !market_accepts_work(status) {
@@ -136,10 +143,23 @@ async fn context<C: ConnectionTrait>(
         ));
     }
     let territory = get::<territory::Entity, _>(conn, market.territory_id, "territoire").await?;
-    Ok(ctx.clock.today_in(super::territory::time_zone(&territory)))
+    Ok((
+        ctx.clock.today_in(super::territory::time_zone(&territory)),
+        territory.id,
+    ))
 }
 
-pub async fn record(ctx: &Ctx, input: RecordHoursInput) -> AppResult<hour_entry::Model> {
+pub async fn record(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: RecordHoursInput,
+) -> AppResult<hour_entry::Model> {
+    // Companies and insertion structures declare; only facilitators enter hours as such.
+    let source = match actor.role {
+        Some(Role::Company | Role::Siae) => HourSource::CompanyDeclaration,
+        None | Some(Role::Facilitator) => input.source,
+        _ => return Err(AppError::Forbidden),
+    };
     let placement_id = ids::decode(Kind::Placement, &input.placement_id, "placementId")?;
     let period = match (input.month.as_deref(), input.day) {
         (Some(m), None) => Period::parse_month("month", m)?,
@@ -155,8 +175,8 @@ pub async fn record(ctx: &Ctx, input: RecordHoursInput) -> AppResult<hour_entry:
     rules::check_declared_minutes(minutes)?;
 
     let txn = ctx.db.begin_write().await?;
-    let placement = lock_placement(&txn.txn, placement_id).await?;
-    let today = context(ctx, &txn.txn, &placement).await?;
+    let placement = lock_placement(&txn.txn, actor, placement_id).await?;
+    let (today, territory) = context(ctx, &txn.txn, &placement).await?;
     let rows = month_entries(&txn.txn, placement_id, period).await?;
     let duplicate = rows.iter().any(|(e, s)| {
         e.corrects_id.is_none()
@@ -180,15 +200,19 @@ pub async fn record(ctx: &Ctx, input: RecordHoursInput) -> AppResult<hour_entry:
         &existing(&rows),
     )?;
     let row = insert(
+        ctx, actor, &txn.txn, &placement, period, input.kind, minutes, source, None, None,
+    )
+    .await?;
+    audit::record(
         ctx,
         &txn.txn,
-        &placement,
-        period,
-        input.kind,
-        minutes,
-        input.source,
+        actor,
+        "recordHours",
+        Kind::HourEntry,
+        row.id,
+        Some(territory),
         None,
-        None,
+        Some(&audit::json(&row)),
     )
     .await?;
     txn.commit().await?;
@@ -198,6 +222,7 @@ pub async fn record(ctx: &Ctx, input: RecordHoursInput) -> AppResult<hour_entry:
 #[allow(clippy::too_many_arguments)]
 async fn insert<C: ConnectionTrait>(
     ctx: &Ctx,
+    actor: &Actor,
     conn: &C,
     placement: &placement::Model,
     period: Period,
@@ -222,22 +247,36 @@ async fn insert<C: ConnectionTrait>(
         corrects_id: Set(corrects),
         reason: Set(reason),
         recorded_at: Set(ctx.clock.now()),
-        recorded_by: Set(None),
+        recorded_by: Set(Some(actor.label.clone())),
     }
     .insert(conn)
     .await?)
 }
 
-pub async fn correct(ctx: &Ctx, input: CorrectHoursInput) -> AppResult<hour_entry::Model> {
+pub async fn correct(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: CorrectHoursInput,
+) -> AppResult<hour_entry::Model> {
+    if !actor.any_of(&[Role::Facilitator]) {
+        return Err(AppError::Forbidden);
+    }
     let entry_id = ids::decode(Kind::HourEntry, &input.entry_id, "entryId")?;
     let reason = text::required("reason", &input.reason)?;
     let corrected = hours::parse_hours("hours", &input.hours)?;
 
     let txn = ctx.db.begin_write().await?;
-    let entry = get::<hour_entry::Entity, _>(&txn.txn, entry_id, "entrée d'heures").await?;
+    let entry = scope::load::<hour_entry::Entity, _>(
+        &txn.txn,
+        scope::hour_entries(actor)?,
+        hour_entry::Column::Id,
+        entry_id,
+        "entrée d'heures",
+    )
+    .await?;
     let root_id = entry.corrects_id.unwrap_or(entry.id);
-    let placement = lock_placement(&txn.txn, entry.placement_id).await?;
-    let today = context(ctx, &txn.txn, &placement).await?;
+    let placement = lock_placement(&txn.txn, actor, entry.placement_id).await?;
+    let (today, territory) = context(ctx, &txn.txn, &placement).await?;
     let root = get::<hour_entry::Entity, _>(&txn.txn, root_id, "entrée d'heures").await?;
     let period = Period {
         kind: PeriodKind::from_db(&root.period_kind),
@@ -269,6 +308,7 @@ pub async fn correct(ctx: &Ctx, input: CorrectHoursInput) -> AppResult<hour_entr
     )?;
     let row = insert(
         ctx,
+        actor,
         &txn.txn,
         &placement,
         period,
@@ -279,6 +319,18 @@ pub async fn correct(ctx: &Ctx, input: CorrectHoursInput) -> AppResult<hour_entr
         Some(reason),
     )
     .await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "correctHours",
+        Kind::HourEntry,
+        row.id,
+        Some(territory),
+        None,
+        Some(&audit::json(&row)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -286,9 +338,13 @@ pub async fn correct(ctx: &Ctx, input: CorrectHoursInput) -> AppResult<hour_entr
 /// Validates or rejects entries, all or none.
 pub async fn review(
     ctx: &Ctx,
+    actor: &Actor,
     input: ReviewHoursInput,
     decision: HourStatus,
 ) -> AppResult<Vec<hour_entry::Model>> {
+    if !actor.any_of(&[Role::Facilitator]) {
+        return Err(AppError::Forbidden);
+    }
     if input.entry_ids.is_empty() || input.entry_ids.len() > MAX_REVIEW_BATCH {
         return Err(AppError::bad_input(
             "entryIds",
@@ -319,6 +375,7 @@ pub async fn review(
     let txn = ctx.db.begin_write().await?;
     let rows = hour_entry::Entity::find()
         .find_also_related(hour_entry_review::Entity)
+        .filter(scope::hour_entries(actor)?)
         .filter(hour_entry::Column::Id.is_in(ids_in.clone()))
         .all(&txn.txn)
         .await?;
@@ -363,21 +420,47 @@ pub async fn review(
             decision: Set(decision.as_str().to_string()),
             reason: Set(reason.clone()),
             decided_at: Set(now),
-            decided_by: Set(None),
+            decided_by: Set(Some(actor.label.clone())),
         }
         .insert(&txn.txn)
+        .await?;
+        let action = if decision == HourStatus::Validated {
+            "validateHours"
+        } else {
+            "rejectHours"
+        };
+        let territory = market_territory(&txn.txn, entry.market_id).await?;
+        let after = serde_json::json!({"decision": decision.as_str(), "reason": reason});
+        audit::record(
+            ctx,
+            &txn.txn,
+            actor,
+            action,
+            Kind::HourEntry,
+            entry.id,
+            Some(territory),
+            None,
+            Some(&after),
+        )
         .await?;
     }
     txn.commit().await?;
     Ok(rows.into_iter().map(|(e, _)| e).collect())
 }
 
+async fn market_territory<C: ConnectionTrait>(conn: &C, market_id: Uuid) -> AppResult<Uuid> {
+    Ok(get::<market::Entity, _>(conn, market_id, "marché")
+        .await?
+        .territory_id)
+}
+
 pub async fn list(
     ctx: &Ctx,
+    actor: &Actor,
     filter: HourEntryFilter,
     args: PageArgs,
 ) -> AppResult<Page<hour_entry::Model>> {
-    let mut select = hour_entry::Entity::find();
+    let mut select = hour_entry::Entity::find().filter(scope::hour_entries(actor)?);
     if let Some(m) = ids::decode_opt(Kind::Market, filter.market_id.as_ref(), "filter.marketId")? {
         select = select.filter(hour_entry::Column::MarketId.eq(m));
     }

@@ -10,7 +10,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::page::{self, Page, PageArgs};
-use super::{Ctx, get, organization::expect_kind};
+use super::{Ctx, audit, get, organization::expect_kind, scope};
+use crate::domain::auth::{Actor, Role};
 use crate::domain::calibration::{self, CalibrationInput};
 use crate::domain::lifecycle::{self, MarketFacts};
 use crate::domain::{
@@ -166,7 +167,11 @@ async fn insert_lot<C: ConnectionTrait>(
     .await?)
 }
 
-pub async fn create(ctx: &Ctx, input: CreateMarketInput) -> AppResult<market::Model> {
+pub async fn create(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: CreateMarketInput,
+) -> AppResult<market::Model> {
     let reference = text::required("reference", &input.reference)?;
     let title = text::required("title", &input.title)?;
     let amount = check_amount("amountCents", input.amount_cents)?;
@@ -209,6 +214,9 @@ pub async fn create(ctx: &Ctx, input: CreateMarketInput) -> AppResult<market::Mo
             AppError::bad_input("territoryId", "territoryId : préciser le territoire du marché (required when neither the operation nor the buyer has one)")
         })?;
     get::<territory::Entity, _>(&txn.txn, territory_id, "territoire").await?;
+    if !actor.facilitates(territory_id) {
+        return Err(AppError::Forbidden);
+    }
     if let Some(op) = &operation
         && op.territory_id != territory_id
     {
@@ -258,14 +266,27 @@ pub async fn create(ctx: &Ctx, input: CreateMarketInput) -> AppResult<market::Mo
     for lot in &input.lots {
         insert_lot(ctx, &txn.txn, row.id, lot).await?;
     }
+    let after = serde_json::json!({"market": audit::json(&row), "lots": input.lots.len()});
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "createMarket",
+        Kind::Market,
+        row.id,
+        Some(territory_id),
+        None,
+        Some(&after),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
 
-pub async fn add_lot(ctx: &Ctx, input: AddLotInput) -> AppResult<lot::Model> {
+pub async fn add_lot(ctx: &Ctx, actor: &Actor, input: AddLotInput) -> AppResult<lot::Model> {
     let market_id = ids::decode(Kind::Market, &input.market_id, "marketId")?;
     let txn = ctx.db.begin_write().await?;
-    let market = get::<market::Entity, _>(&txn.txn, market_id, "marché").await?;
+    let market = load_for_write(&txn.txn, actor, market_id, false).await?;
     let status = MarketStatus::from_db(&market.status);
     if !matches!(status, MarketStatus::Draft | MarketStatus::Published) {
         return Err(AppError::Conflict(format!(
@@ -273,16 +294,40 @@ pub async fn add_lot(ctx: &Ctx, input: AddLotInput) -> AppResult<lot::Model> {
         )));
     }
     let lot = insert_lot(ctx, &txn.txn, market_id, &input.lot).await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "addLot",
+        Kind::Lot,
+        lot.id,
+        Some(market.territory_id),
+        None,
+        Some(&audit::json(&lot)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(lot)
 }
 
-pub async fn set_lot_awardee(ctx: &Ctx, lot_id: &ID, awardee_id: &ID) -> AppResult<lot::Model> {
+pub async fn set_lot_awardee(
+    ctx: &Ctx,
+    actor: &Actor,
+    lot_id: &ID,
+    awardee_id: &ID,
+) -> AppResult<lot::Model> {
     let lot_id = ids::decode(Kind::Lot, lot_id, "lotId")?;
     let awardee = ids::decode(Kind::Organization, awardee_id, "awardeeId")?;
     let txn = ctx.db.begin_write().await?;
-    let lot = get::<lot::Entity, _>(&txn.txn, lot_id, "lot").await?;
-    let market = get::<market::Entity, _>(&txn.txn, lot.market_id, "marché").await?;
+    let lot = scope::load::<lot::Entity, _>(
+        &txn.txn,
+        scope::lots(actor)?,
+        lot::Column::Id,
+        lot_id,
+        "lot",
+    )
+    .await?;
+    let market = load_for_write(&txn.txn, actor, lot.market_id, false).await?;
     if !matches!(
         MarketStatus::from_db(&market.status),
         MarketStatus::Draft | MarketStatus::Published
@@ -299,15 +344,32 @@ pub async fn set_lot_awardee(ctx: &Ctx, lot_id: &ID, awardee_id: &ID) -> AppResu
         &[OrganizationKind::Company, OrganizationKind::Siae],
     )
     .await?;
+    let before = audit::json(&lot);
     let mut am = lot.into_active_model();
     am.awardee_id = Set(Some(awardee));
     let lot = am.update(&txn.txn).await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "setLotAwardee",
+        Kind::Lot,
+        lot.id,
+        Some(market.territory_id),
+        Some(&before),
+        Some(&audit::json(&lot)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(lot)
 }
 
 /// Stores the calibrage inputs and proposal, and the target: the proposal or the override.
-pub async fn set_hour_target(ctx: &Ctx, input: SetHourTargetInput) -> AppResult<market::Model> {
+pub async fn set_hour_target(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: SetHourTargetInput,
+) -> AppResult<market::Model> {
     let market_id = ids::decode(Kind::Market, &input.market_id, "marketId")?;
     let override_minutes = optional_hours("overrideHours", input.override_hours.as_deref())?;
     if override_minutes == Some(0) {
@@ -317,7 +379,8 @@ pub async fn set_hour_target(ctx: &Ctx, input: SetHourTargetInput) -> AppResult<
         ));
     }
     let txn = ctx.db.begin_write().await?;
-    let market = get::<market::Entity, _>(&txn.txn, market_id, "marché").await?;
+    let market = load_for_write(&txn.txn, actor, market_id, true).await?;
+    let before = audit::json(&market);
     let calib = CalibrationInput {
         amount_cents: market.amount_cents,
         labour_share_bp: input.labour_share_bp,
@@ -342,8 +405,43 @@ pub async fn set_hour_target(ctx: &Ctx, input: SetHourTargetInput) -> AppResult<
     am.target_source = Set(Some(source.as_str().to_string()));
     am.updated_at = Set(ctx.clock.now());
     let market = am.update(&txn.txn).await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "setMarketHourTarget",
+        Kind::Market,
+        market.id,
+        Some(market.territory_id),
+        Some(&before),
+        Some(&audit::json(&market)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(market)
+}
+
+/// Loads a market the actor may change: out of scope is NOT_FOUND; in scope but read-only is
+/// FORBIDDEN. Facilitators of its territory change it; its buyer only where `buyer_may` says so.
+async fn load_for_write<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: Uuid,
+    buyer_may: bool,
+) -> AppResult<market::Model> {
+    let market = market::Entity::find()
+        .filter(scope::markets(actor)?)
+        .filter(market::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("marché".into()))?;
+    let buyer = buyer_may && actor.is(Role::Buyer) && actor.of_org(Some(market.buyer_id));
+    if actor.facilitates(market.territory_id) || buyer {
+        Ok(market)
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
 async fn facts<C: ConnectionTrait>(conn: &C, market_id: Uuid) -> AppResult<MarketFacts> {
@@ -367,8 +465,12 @@ async fn facts<C: ConnectionTrait>(conn: &C, market_id: Uuid) -> AppResult<Marke
 /// The moves open to the market now (guards included), for the front end's buttons.
 pub async fn available_transitions(
     ctx: &Ctx,
+    actor: &Actor,
     market: &market::Model,
 ) -> AppResult<Vec<MarketStatus>> {
+    if !actor.facilitates(market.territory_id) {
+        return Ok(Vec::new());
+    }
     let from = MarketStatus::from_db(&market.status);
     let facts = facts(&ctx.db.conn, market.id).await?;
     Ok(lifecycle::market_targets(from)
@@ -377,15 +479,16 @@ pub async fn available_transitions(
         .collect())
 }
 
-pub async fn transition(ctx: &Ctx, input: TransitionMarketInput) -> AppResult<market::Model> {
+pub async fn transition(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: TransitionMarketInput,
+) -> AppResult<market::Model> {
     let market_id = ids::decode(Kind::Market, &input.market_id, "marketId")?;
     let reason = text::optional("reason", input.reason.as_deref())?;
     let txn = ctx.db.begin_write().await?;
-    let market = market::Entity::find_by_id(market_id)
-        .lock_exclusive()
-        .one(&txn.txn)
-        .await?
-        .ok_or_else(|| AppError::NotFound("marché".into()))?;
+    let market = load_for_write(&txn.txn, actor, market_id, false).await?;
+    let before = audit::json(&market);
     let from = MarketStatus::from_db(&market.status);
     let facts = facts(&txn.txn, market_id).await?;
     lifecycle::check_market_transition(from, input.to, facts, reason.as_deref())?;
@@ -398,7 +501,7 @@ pub async fn transition(ctx: &Ctx, input: TransitionMarketInput) -> AppResult<ma
         to_status: Set(input.to.as_str().to_string()),
         reason: Set(reason),
         changed_at: Set(now),
-        changed_by: Set(None),
+        changed_by: Set(Some(actor.label.clone())),
     }
     .insert(&txn.txn)
     .await?;
@@ -406,6 +509,18 @@ pub async fn transition(ctx: &Ctx, input: TransitionMarketInput) -> AppResult<ma
     am.status = Set(input.to.as_str().to_string());
     am.updated_at = Set(now);
     let market = am.update(&txn.txn).await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "transitionMarket",
+        Kind::Market,
+        market.id,
+        Some(market.territory_id),
+        Some(&before),
+        Some(&audit::json(&market)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(market)
 }
@@ -420,10 +535,11 @@ pub async fn history(ctx: &Ctx, object_id: Uuid) -> AppResult<Vec<status_change:
 
 pub async fn list(
     ctx: &Ctx,
+    actor: &Actor,
     filter: MarketFilter,
     args: PageArgs,
 ) -> AppResult<Page<market::Model>> {
-    let mut select = market::Entity::find();
+    let mut select = market::Entity::find().filter(scope::markets(actor)?);
     if let Some(status) = filter.status {
         select = select.filter(market::Column::Status.eq(status.as_str()));
     }

@@ -1,6 +1,8 @@
 //! Services: one module per area. Each mutation runs in one transaction, loads what its rules
 //! need, asks `domain` for the verdict, then writes.
 
+pub mod audit;
+pub mod auth;
 pub mod demo;
 pub mod ledger;
 pub mod market;
@@ -9,6 +11,7 @@ pub mod organization;
 pub mod page;
 pub mod participant;
 pub mod placement;
+pub mod scope;
 pub mod stats;
 pub mod territory;
 

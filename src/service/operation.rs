@@ -6,8 +6,10 @@ use entity::{operation, territory};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::page::{self, Page, PageArgs};
-use super::{Ctx, get, organization::expect_kind};
+use super::{Ctx, audit, get, organization::expect_kind};
+use crate::domain::auth::Actor;
 use crate::domain::{OperationKind, OrganizationKind, RuleViolation, placement, text};
+use crate::error::AppError;
 use crate::error::AppResult;
 use crate::ids::{self, Kind};
 
@@ -46,7 +48,11 @@ fn check_rate(field: &'static str, bp: i32) -> Result<i32, RuleViolation> {
     }
 }
 
-pub async fn create(ctx: &Ctx, input: CreateOperationInput) -> AppResult<operation::Model> {
+pub async fn create(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: CreateOperationInput,
+) -> AppResult<operation::Model> {
     let name = text::required("name", &input.name)?;
     let territory_id = ids::decode(Kind::Territory, &input.territory_id, "territoryId")?;
     let owner_id = ids::decode_opt(Kind::Organization, input.owner_id.as_ref(), "ownerId")?;
@@ -61,6 +67,9 @@ pub async fn create(ctx: &Ctx, input: CreateOperationInput) -> AppResult<operati
         "gupRateBp",
         input.gup_rate_bp.unwrap_or(DEFAULT_GUP_RATE_BP),
     )?;
+    if !actor.facilitates(territory_id) {
+        return Err(AppError::Forbidden);
+    }
     let txn = ctx.db.begin_write().await?;
     get::<territory::Entity, _>(&txn.txn, territory_id, "territoire").await?;
     if let Some(owner) = owner_id {
@@ -80,16 +89,29 @@ pub async fn create(ctx: &Ctx, input: CreateOperationInput) -> AppResult<operati
     }
     .insert(&txn.txn)
     .await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "createOperation",
+        Kind::Operation,
+        row.id,
+        Some(territory_id),
+        None,
+        Some(&audit::json(&row)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
 
 pub async fn list(
     ctx: &Ctx,
+    actor: &Actor,
     filter: OperationFilter,
     args: PageArgs,
 ) -> AppResult<Page<operation::Model>> {
-    let mut select = operation::Entity::find();
+    let mut select = operation::Entity::find().filter(super::scope::operations(actor)?);
     if let Some(t) = ids::decode_opt(
         Kind::Territory,
         filter.territory_id.as_ref(),

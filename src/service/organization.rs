@@ -5,7 +5,8 @@ use entity::{organization, territory};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::page::{self, Page, PageArgs};
-use super::{Ctx, get};
+use super::{Ctx, audit, get};
+use crate::domain::auth::{Actor, Role};
 use crate::domain::{OrganizationKind, SiaeSubtype, siret, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -31,7 +32,11 @@ pub struct OrganizationFilter {
     pub search: Option<String>,
 }
 
-pub async fn create(ctx: &Ctx, input: CreateOrganizationInput) -> AppResult<organization::Model> {
+pub async fn create(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: CreateOrganizationInput,
+) -> AppResult<organization::Model> {
     let name = text::required("name", &input.name)?;
     match (input.kind, input.siae_subtype) {
         (OrganizationKind::Siae, None) => {
@@ -56,6 +61,19 @@ pub async fn create(ctx: &Ctx, input: CreateOrganizationInput) -> AppResult<orga
     let email = text::email("email", input.email.as_deref())?;
     let territory_id =
         ids::decode_opt(Kind::Territory, input.territory_id.as_ref(), "territoryId")?;
+    // Admins register any organization; facilitators those of their own territories.
+    if !actor.any_of(&[Role::Admin]) {
+        match territory_id {
+            Some(t) if actor.facilitates(t) => {}
+            None if actor.is(Role::Facilitator) => {
+                return Err(AppError::bad_input(
+                    "territoryId",
+                    "territoryId : préciser un de vos territoires (required)",
+                ));
+            }
+            _ => return Err(AppError::Forbidden),
+        }
+    }
 
     let txn = ctx.db.begin_write().await?;
     if let Some(t) = territory_id {
@@ -86,16 +104,29 @@ pub async fn create(ctx: &Ctx, input: CreateOrganizationInput) -> AppResult<orga
     }
     .insert(&txn.txn)
     .await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "createOrganization",
+        Kind::Organization,
+        row.id,
+        row.territory_id,
+        None,
+        Some(&audit::json(&row)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
 
 pub async fn list(
     ctx: &Ctx,
+    actor: &Actor,
     filter: OrganizationFilter,
     args: PageArgs,
 ) -> AppResult<Page<organization::Model>> {
-    let mut select = organization::Entity::find();
+    let mut select = organization::Entity::find().filter(super::scope::organizations(actor)?);
     if let Some(kind) = filter.kind {
         select = select.filter(organization::Column::Kind.eq(kind.as_str()));
     }

@@ -1,12 +1,18 @@
 //! Participants (bénéficiaires): identity and the profile the reports count.
 
 use async_graphql::{ID, InputObject};
+use chrono::Datelike;
 use chrono::NaiveDate;
-use entity::{participant, territory};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use entity::{participant, participant_access, placement, territory};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
+use uuid::Uuid;
 
 use super::page::{self, Page, PageArgs};
-use super::{Ctx, get, organization::expect_kind};
+use super::{Ctx, audit, get, organization::expect_kind, scope};
+use crate::domain::auth::{Actor, Role};
 use crate::domain::{EducationLevel, OrganizationKind, Public, Sex, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -48,7 +54,11 @@ pub fn decode_publics(stored: &str) -> Vec<Public> {
     stored.split(',').filter_map(Public::parse).collect()
 }
 
-pub async fn create(ctx: &Ctx, input: CreateParticipantInput) -> AppResult<participant::Model> {
+pub async fn create(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: CreateParticipantInput,
+) -> AppResult<participant::Model> {
     let first_name = text::required("firstName", &input.first_name)?;
     let last_name = text::required("lastName", &input.last_name)?;
     let territory_id = ids::decode(Kind::Territory, &input.territory_id, "territoryId")?;
@@ -59,6 +69,9 @@ pub async fn create(ctx: &Ctx, input: CreateParticipantInput) -> AppResult<parti
     )?;
     let txn = ctx.db.begin_write().await?;
     let territory = get::<territory::Entity, _>(&txn.txn, territory_id, "territoire").await?;
+    if !actor.facilitates(territory_id) {
+        return Err(AppError::Forbidden);
+    }
     let today = ctx.clock.today_in(super::territory::time_zone(&territory));
     let age_years = today.years_since(input.birth_date);
     if !matches!(age_years, Some(14..=99)) {
@@ -96,9 +109,22 @@ pub async fn create(ctx: &Ctx, input: CreateParticipantInput) -> AppResult<parti
         qpv_resident: Set(input.qpv_resident),
         publics: Set(encode_publics(&input.publics)),
         prescriber_id: Set(prescriber_id),
+        anonymized_at: Set(None),
         created_at: Set(ctx.clock.now()),
     }
     .insert(&txn.txn)
+    .await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "createParticipant",
+        Kind::Participant,
+        row.id,
+        Some(territory_id),
+        None,
+        Some(&profile(&row)),
+    )
     .await?;
     txn.commit().await?;
     Ok(row)
@@ -106,10 +132,11 @@ pub async fn create(ctx: &Ctx, input: CreateParticipantInput) -> AppResult<parti
 
 pub async fn list(
     ctx: &Ctx,
+    actor: &Actor,
     filter: ParticipantFilter,
     args: PageArgs,
 ) -> AppResult<Page<participant::Model>> {
-    let mut select = participant::Entity::find();
+    let mut select = participant::Entity::find().filter(scope::participants(actor)?);
     if let Some(t) = ids::decode_opt(
         Kind::Territory,
         filter.territory_id.as_ref(),
@@ -121,4 +148,171 @@ pub async fn list(
         select = select.filter(page::matches(participant::Column::SearchText, search));
     }
     page::fetch(&ctx.db.conn, select, participant::Column::Id, &args).await
+}
+
+/// What the audit trail keeps of a participant: the profile reports count, never the identity,
+/// so that anonymization leaves no copy of it behind.
+fn profile(p: &participant::Model) -> serde_json::Value {
+    serde_json::json!({
+        "territoryId": p.territory_id,
+        "sex": p.sex,
+        "educationLevel": p.education_level,
+        "qpvResident": p.qpv_resident,
+        "publics": p.publics,
+        "prescriberId": p.prescriber_id,
+        "anonymizedAt": p.anonymized_at,
+    })
+}
+
+/// Whether the actor may read this person's identity: facilitators of the territory, and the
+/// organization that employs the person (for its own employees).
+pub async fn may_see_identity(ctx: &Ctx, actor: &Actor, p: &participant::Model) -> AppResult<bool> {
+    if actor.facilitates(p.territory_id) {
+        return Ok(true);
+    }
+    if !(actor.is(Role::Company) || actor.is(Role::Siae)) {
+        return Ok(false);
+    }
+    let Some(org) = actor.organization_id else {
+        return Ok(false);
+    };
+    let employs = placement::Entity::find()
+        .filter(placement::Column::ParticipantId.eq(p.id))
+        .filter(placement::Column::EmployerId.eq(org))
+        .count(&ctx.db.conn)
+        .await?;
+    Ok(employs > 0)
+}
+
+/// Records that the actor read this person's identity (who, when, which).
+pub async fn record_access(ctx: &Ctx, actor: &Actor, participant_id: Uuid) -> AppResult<()> {
+    let txn = ctx.db.begin_write().await?;
+    participant_access::ActiveModel {
+        id: Set(ctx.clock.new_id()),
+        participant_id: Set(participant_id),
+        user_id: Set(actor.user_id),
+        actor_label: Set(actor.label.clone()),
+        at: Set(ctx.clock.now()),
+    }
+    .insert(&txn.txn)
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Who read the file, newest first (facilitators of the territory).
+pub async fn accesses(
+    ctx: &Ctx,
+    actor: &Actor,
+    p: &participant::Model,
+) -> AppResult<Vec<participant_access::Model>> {
+    if !actor.facilitates(p.territory_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(participant_access::Entity::find()
+        .filter(participant_access::Column::ParticipantId.eq(p.id))
+        .order_by_desc(participant_access::Column::Id)
+        .all(&ctx.db.conn)
+        .await?)
+}
+
+/// Clears the identity and keeps every count and hour: the birth date keeps its year (age
+/// bands), names and search text are emptied.
+pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participant::Model> {
+    let id = ids::decode(Kind::Participant, id, "participantId")?;
+    let txn = ctx.db.begin_write().await?;
+    let p = scope::load::<participant::Entity, _>(
+        &txn.txn,
+        scope::participants(actor)?,
+        participant::Column::Id,
+        id,
+        "participant",
+    )
+    .await?;
+    if !actor.facilitates(p.territory_id) {
+        return Err(AppError::Forbidden);
+    }
+    if p.anonymized_at.is_some() {
+        return Err(AppError::Conflict(
+            "ce participant est déjà anonymisé (already anonymized)".into(),
+        ));
+    }
+    let birth_year =
+        chrono::NaiveDate::from_ymd_opt(p.birth_date.year(), 1, 1).unwrap_or(p.birth_date);
+    let before = profile(&p);
+    let mut am = p.into_active_model();
+    am.first_name = Set(String::new());
+    am.last_name = Set(ANONYMIZED.to_string());
+    am.birth_date = Set(birth_year);
+    am.search_text = Set(String::new());
+    am.anonymized_at = Set(Some(ctx.clock.now()));
+    let p = am.update(&txn.txn).await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "anonymizeParticipant",
+        Kind::Participant,
+        p.id,
+        Some(p.territory_id),
+        Some(&before),
+        Some(&profile(&p)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(p)
+}
+
+/// Shown instead of a name after anonymization.
+pub const ANONYMIZED: &str = "ANONYMISÉ";
+
+/// Default retention after the last exit (DOMAIN.md section 9).
+pub const DEFAULT_RETENTION_YEARS: u32 = 5;
+
+/// People of the actor's territories whose last placement ended more than `years` ago (or who
+/// never had one and were registered that long ago), not yet anonymized.
+pub async fn due_for_anonymization(
+    ctx: &Ctx,
+    actor: &Actor,
+    years: Option<i32>,
+) -> AppResult<Vec<participant::Model>> {
+    if !actor.any_of(&[Role::Facilitator]) {
+        return Err(AppError::Forbidden);
+    }
+    let years = years.unwrap_or(DEFAULT_RETENTION_YEARS as i32);
+    if !(1..=50).contains(&years) {
+        return Err(AppError::bad_input(
+            "retentionYears",
+            "retentionYears : entre 1 et 50 ans",
+        ));
+    }
+    let today = ctx.clock.now().date_naive();
+    let cutoff = today
+        .checked_sub_months(chrono::Months::new(12 * years as u32))
+        .unwrap_or(today);
+    let people = participant::Entity::find()
+        .filter(scope::participants(actor)?)
+        .filter(participant::Column::AnonymizedAt.is_null())
+        .order_by_asc(participant::Column::Id)
+        .all(&ctx.db.conn)
+        .await?;
+    let placements = placement::Entity::find()
+        .filter(placement::Column::ParticipantId.is_in(people.iter().map(|p| p.id)))
+        .all(&ctx.db.conn)
+        .await?;
+    Ok(people
+        .into_iter()
+        .filter(|p| {
+            let mine: Vec<&placement::Model> = placements
+                .iter()
+                .filter(|pl| pl.participant_id == p.id)
+                .collect();
+            if mine.is_empty() {
+                return p.created_at.date_naive() < cutoff;
+            }
+            // Every placement over, the last one before the cutoff.
+            mine.iter()
+                .all(|pl| pl.end_date.is_some_and(|e| e < cutoff))
+        })
+        .collect())
 }

@@ -6,7 +6,8 @@ use entity::{lot, market, participant, placement};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::page::{self, Page, PageArgs};
-use super::{Ctx, get, organization::expect_kind};
+use super::{Ctx, audit, get, organization::expect_kind};
+use crate::domain::auth::Actor;
 use crate::domain::placement as rules;
 use crate::domain::{
     ContractType, MarketStatus, Modality, OrganizationKind, PlacementStatus, SiaeSubtype, hours,
@@ -36,7 +37,11 @@ pub struct PlacementFilter {
     pub status: Option<PlacementStatus>,
 }
 
-pub async fn create(ctx: &Ctx, input: CreatePlacementInput) -> AppResult<placement::Model> {
+pub async fn create(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: CreatePlacementInput,
+) -> AppResult<placement::Model> {
     let participant_id = ids::decode(Kind::Participant, &input.participant_id, "participantId")?;
     let market_id = ids::decode(Kind::Market, &input.market_id, "marketId")?;
     let lot_id = ids::decode_opt(Kind::Lot, input.lot_id.as_ref(), "lotId")?;
@@ -51,6 +56,10 @@ pub async fn create(ctx: &Ctx, input: CreatePlacementInput) -> AppResult<placeme
     let participant =
         get::<participant::Entity, _>(&txn.txn, participant_id, "participant").await?;
     let market = get::<market::Entity, _>(&txn.txn, market_id, "marché").await?;
+    if !actor.facilitates(market.territory_id) || !actor.facilitates(participant.territory_id) {
+        // Out of scope looks like missing, as everywhere.
+        return Err(AppError::NotFound("marché ou participant".into()));
+    }
     let status = MarketStatus::from_db(&market.status);
     if !rules::market_accepts_work(status) {
         return Err(AppError::Conflict(format!(
@@ -114,16 +123,29 @@ pub async fn create(ctx: &Ctx, input: CreatePlacementInput) -> AppResult<placeme
     }
     .insert(&txn.txn)
     .await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "createPlacement",
+        Kind::Placement,
+        row.id,
+        Some(market.territory_id),
+        None,
+        Some(&audit::json(&row)),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
 
 pub async fn list(
     ctx: &Ctx,
+    actor: &Actor,
     filter: PlacementFilter,
     args: PageArgs,
 ) -> AppResult<Page<placement::Model>> {
-    let mut select = placement::Entity::find();
+    let mut select = placement::Entity::find().filter(super::scope::placements(actor)?);
     if let Some(m) = ids::decode_opt(Kind::Market, filter.market_id.as_ref(), "filter.marketId")? {
         select = select.filter(placement::Column::MarketId.eq(m));
     }

@@ -6,9 +6,11 @@ use entity::territory;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use super::Ctx;
+use super::{Ctx, audit};
+use crate::domain::auth::{Actor, Role};
 use crate::domain::text;
 use crate::error::{AppError, AppResult};
+use crate::ids::Kind;
 
 /// Time zones of the French territories where clauses are run (metropole and overseas).
 pub const FRENCH_TIME_ZONES: &[&str] = &[
@@ -52,7 +54,14 @@ pub fn parse_time_zone(raw: &str) -> AppResult<Tz> {
     Ok(tz)
 }
 
-pub async fn create(ctx: &Ctx, input: CreateTerritoryInput) -> AppResult<territory::Model> {
+pub async fn create(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: CreateTerritoryInput,
+) -> AppResult<territory::Model> {
+    if !actor.any_of(&[Role::Admin]) {
+        return Err(AppError::Forbidden);
+    }
     let code = text::required("code", &input.code)?;
     let name = text::required("name", &input.name)?;
     let tz = parse_time_zone(&input.time_zone)?;
@@ -75,6 +84,18 @@ pub async fn create(ctx: &Ctx, input: CreateTerritoryInput) -> AppResult<territo
         created_at: Set(ctx.clock.now()),
     }
     .insert(&txn.txn)
+    .await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "createTerritory",
+        Kind::Territory,
+        row.id,
+        Some(row.id),
+        None,
+        Some(&audit::json(&row)),
+    )
     .await?;
     txn.commit().await?;
     Ok(row)

@@ -9,6 +9,7 @@ use async_graphql::{Request, Variables};
 use chrono::{DateTime, Utc};
 use passerelle::clock::ManualClock;
 use passerelle::db::Db;
+use passerelle::domain::auth::{Actor, Role};
 use passerelle::graphql::{AppSchema, build_schema};
 use passerelle::service::Ctx;
 use sea_orm::ConnectionTrait;
@@ -42,6 +43,8 @@ macro_rules! db_tests {
 }
 
 pub const NOW: &str = "2026-11-22T10:00:00Z";
+/// Password of every test account.
+pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub ctx: Ctx,
@@ -124,13 +127,58 @@ impl TestApp {
                 .ok();
         }
     }
-
-    /// A request carrying its own DataLoader, as the HTTP handler builds it.
+    /// A request carrying its own DataLoader, as the HTTP handler builds it, made by the system
+    /// actor (in-process only: over HTTP every caller is a user).
     pub fn request(&self, query: &str, vars: Value) -> Request {
+        self.request_as(Some(Actor::system()), query, vars)
+    }
+
+    pub fn request_as(&self, caller: Option<Actor>, query: &str, vars: Value) -> Request {
         passerelle::graphql::prepare(
             Request::new(query).variables(Variables::from_json(vars)),
             &self.ctx,
+            caller,
         )
+    }
+
+    /// Runs a query as `caller` (`None`: nobody signed in).
+    pub async fn run_as(&self, caller: Option<Actor>, query: &str, vars: Value) -> Value {
+        serde_json::to_value(
+            self.schema
+                .execute(self.request_as(caller, query, vars))
+                .await,
+        )
+        .unwrap()
+    }
+
+    /// Creates a user through the service and returns the actor a token of theirs would give.
+    pub async fn user(
+        &self,
+        email: &str,
+        role: Role,
+        org: Option<&str>,
+        territories: &[&str],
+    ) -> Actor {
+        let user = passerelle::service::auth::create_user(
+            &self.ctx,
+            &Actor::system(),
+            passerelle::service::auth::CreateUserInput {
+                email: email.into(),
+                password: PASSWORD.into(),
+                role,
+                organization_id: org.map(|o| async_graphql::ID(o.to_string())),
+                territory_ids: territories
+                    .iter()
+                    .map(|t| async_graphql::ID(t.to_string()))
+                    .collect(),
+            },
+        )
+        .await
+        .map_err(|e| e.message())
+        .unwrap();
+        passerelle::service::auth::actor_of(&self.ctx, &user, None)
+            .await
+            .unwrap()
     }
 
     /// Runs a query; the raw response as JSON (`data` and `errors`).

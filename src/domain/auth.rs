@@ -1,0 +1,157 @@
+//! Who is asking: roles, the actor of a request, passwords and secrets.
+
+use std::collections::BTreeSet;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use super::{RuleResult, RuleViolation};
+
+string_enum! {
+    /// What a user may do (DOMAIN.md section 1).
+    Role {
+        /// Manages users, organizations and parameters; sees no personal data.
+        Admin = "ADMIN",
+        /// Facilitateur: runs everything within their territories.
+        Facilitator = "FACILITATOR",
+        /// Maître d'ouvrage: its own markets and operations, aggregates only.
+        Buyer = "BUYER",
+        /// Entreprise titulaire: its own lots, and the hours of the people it employs or hosts.
+        Company = "COMPANY",
+        /// Structure d'insertion: its own employees, chantiers and conventions.
+        Siae = "SIAE",
+        /// Financeur: the reports of what it funds.
+        Funder = "FUNDER",
+    }
+}
+
+impl Role {
+    /// Roles whose users belong to an organization of a given kind.
+    pub fn needs_organization(self) -> bool {
+        !matches!(self, Role::Admin | Role::Facilitator)
+    }
+}
+
+/// The caller of a service: a user (by session or API key) or the system itself (CLI, demo).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Option<Uuid>,
+    /// `None` for the system, which may do anything (never reachable over HTTP).
+    pub role: Option<Role>,
+    pub organization_id: Option<Uuid>,
+    pub territories: BTreeSet<Uuid>,
+    /// E-mail, or `system`: what the audit trail shows.
+    pub label: String,
+    /// The session or API key this request came with (what `logout` revokes).
+    pub credential_id: Option<Uuid>,
+}
+
+impl Actor {
+    pub fn system() -> Self {
+        Actor {
+            user_id: None,
+            role: None,
+            organization_id: None,
+            territories: BTreeSet::new(),
+            label: "system".into(),
+            credential_id: None,
+        }
+    }
+
+    pub fn is_system(&self) -> bool {
+        self.role.is_none()
+    }
+
+    pub fn is(&self, role: Role) -> bool {
+        self.role == Some(role)
+    }
+
+    /// The system, or one of `roles`.
+    pub fn any_of(&self, roles: &[Role]) -> bool {
+        self.role.is_none_or(|r| roles.contains(&r))
+    }
+
+    /// A facilitator of this territory (or the system).
+    pub fn facilitates(&self, territory: Uuid) -> bool {
+        self.is_system() || (self.is(Role::Facilitator) && self.territories.contains(&territory))
+    }
+
+    /// Belongs to this organization.
+    pub fn of_org(&self, org: Option<Uuid>) -> bool {
+        org.is_some() && self.organization_id == org
+    }
+}
+
+/// At least 12 characters: long passphrases beat complex short ones.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+pub fn check_password(password: &str) -> RuleResult {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(RuleViolation::new(
+            "password",
+            format!("password : {MIN_PASSWORD_CHARS} caractères au moins (too short)"),
+        ));
+    }
+    if password.len() > 1024 {
+        return Err(RuleViolation::new(
+            "password",
+            "password : 1 024 octets au plus (too long)",
+        ));
+    }
+    Ok(())
+}
+
+/// SHA-256 of a bearer secret, hex: what the store keeps. Secrets are 256 random bits, so a
+/// plain hash (no salt, no stretching) is enough and lets the store look them up.
+pub fn secret_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Compares two hashes without leaking where they differ.
+pub fn same_hash(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_length_boundary() {
+        assert!(check_password(&"a".repeat(11)).is_err());
+        assert!(check_password(&"a".repeat(12)).is_ok());
+        assert!(
+            check_password(&"é".repeat(12)).is_ok(),
+            "characters, not bytes"
+        );
+    }
+
+    #[test]
+    fn hashes() {
+        let h = secret_hash("abc");
+        assert_eq!(
+            h,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(same_hash(&h, &secret_hash("abc")));
+        assert!(!same_hash(&h, &secret_hash("abd")));
+    }
+
+    #[test]
+    fn scopes() {
+        let t = Uuid::now_v7();
+        let mut f = Actor::system();
+        assert!(f.facilitates(t));
+        f.role = Some(Role::Facilitator);
+        assert!(!f.facilitates(t));
+        f.territories.insert(t);
+        assert!(f.facilitates(t));
+        f.role = Some(Role::Buyer);
+        assert!(!f.facilitates(t));
+        assert!(!f.of_org(None));
+    }
+}

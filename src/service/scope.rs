@@ -1,0 +1,187 @@
+//! What each actor may see, as query conditions. Lists, `node(id:)` and mutations all load
+//! through these, so an object out of scope answers exactly like a missing one.
+
+use entity::{hour_entry, lot, market, operation, organization, participant, placement};
+use sea_orm::sea_query::{Query, SelectStatement};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::domain::auth::{Actor, Role};
+use crate::error::{AppError, AppResult};
+
+fn territories(actor: &Actor) -> Vec<Uuid> {
+    actor.territories.iter().copied().collect()
+}
+
+/// Markets in the actor's territories.
+fn markets_of_territories(actor: &Actor) -> SelectStatement {
+    Query::select()
+        .column(market::Column::Id)
+        .from(market::Entity)
+        .and_where(market::Column::TerritoryId.is_in(territories(actor)))
+        .to_owned()
+}
+
+/// Lots awarded to the actor's organization.
+fn lots_awarded(org: Uuid) -> SelectStatement {
+    Query::select()
+        .column(lot::Column::Id)
+        .from(lot::Entity)
+        .and_where(lot::Column::AwardeeId.eq(org))
+        .to_owned()
+}
+
+/// Placements the organization employs, or hosts as awardee of the lot.
+fn placements_of_org(org: Uuid) -> SelectStatement {
+    Query::select()
+        .column(placement::Column::Id)
+        .from(placement::Entity)
+        .cond_where(
+            Condition::any()
+                .add(placement::Column::EmployerId.eq(org))
+                .add(placement::Column::LotId.in_subquery(lots_awarded(org))),
+        )
+        .to_owned()
+}
+
+fn org(actor: &Actor) -> AppResult<Uuid> {
+    actor.organization_id.ok_or(AppError::Forbidden)
+}
+
+fn everything() -> Condition {
+    Condition::all()
+}
+
+pub fn organizations(actor: &Actor) -> AppResult<Condition> {
+    if actor.any_of(&[Role::Admin, Role::Facilitator]) {
+        return Ok(everything());
+    }
+    Ok(Condition::all().add(organization::Column::Id.eq(org(actor)?)))
+}
+
+pub fn operations(actor: &Actor) -> AppResult<Condition> {
+    match actor.role {
+        None | Some(Role::Admin) => Ok(everything()),
+        Some(Role::Facilitator) => {
+            Ok(Condition::all().add(operation::Column::TerritoryId.is_in(territories(actor))))
+        }
+        Some(Role::Buyer) => Ok(Condition::all().add(operation::Column::OwnerId.eq(org(actor)?))),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+pub fn markets(actor: &Actor) -> AppResult<Condition> {
+    match actor.role {
+        None | Some(Role::Admin) => Ok(everything()),
+        Some(Role::Facilitator) => {
+            Ok(Condition::all().add(market::Column::TerritoryId.is_in(territories(actor))))
+        }
+        Some(Role::Buyer) => Ok(Condition::all().add(market::Column::BuyerId.eq(org(actor)?))),
+        Some(Role::Company | Role::Siae) => {
+            let org = org(actor)?;
+            let awarded = Query::select()
+                .column(lot::Column::MarketId)
+                .from(lot::Entity)
+                .and_where(lot::Column::AwardeeId.eq(org))
+                .to_owned();
+            let employing = Query::select()
+                .column(placement::Column::MarketId)
+                .from(placement::Entity)
+                .and_where(placement::Column::EmployerId.eq(org))
+                .to_owned();
+            Ok(Condition::any()
+                .add(market::Column::Id.in_subquery(awarded))
+                .add(market::Column::Id.in_subquery(employing)))
+        }
+        Some(Role::Funder) => Err(AppError::Forbidden),
+    }
+}
+
+/// Lots follow their market.
+pub fn lots(actor: &Actor) -> AppResult<Condition> {
+    let visible = Query::select()
+        .column(market::Column::Id)
+        .from(market::Entity)
+        .cond_where(markets(actor)?)
+        .to_owned();
+    Ok(Condition::all().add(lot::Column::MarketId.in_subquery(visible)))
+}
+
+/// People: facilitators of their territory, and employers or hosts for their own employees.
+pub fn participants(actor: &Actor) -> AppResult<Condition> {
+    match actor.role {
+        None => Ok(everything()),
+        Some(Role::Facilitator) => {
+            Ok(Condition::all().add(participant::Column::TerritoryId.is_in(territories(actor))))
+        }
+        Some(Role::Company | Role::Siae) => {
+            let people = Query::select()
+                .column(placement::Column::ParticipantId)
+                .from(placement::Entity)
+                .and_where(placement::Column::Id.in_subquery(placements_of_org(org(actor)?)))
+                .to_owned();
+            Ok(Condition::all().add(participant::Column::Id.in_subquery(people)))
+        }
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+pub fn placements(actor: &Actor) -> AppResult<Condition> {
+    match actor.role {
+        None => Ok(everything()),
+        Some(Role::Facilitator) => Ok(Condition::all()
+            .add(placement::Column::MarketId.in_subquery(markets_of_territories(actor)))),
+        Some(Role::Company | Role::Siae) => {
+            Ok(Condition::all()
+                .add(placement::Column::Id.in_subquery(placements_of_org(org(actor)?))))
+        }
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+pub fn hour_entries(actor: &Actor) -> AppResult<Condition> {
+    match actor.role {
+        None => Ok(everything()),
+        Some(Role::Facilitator) => Ok(Condition::all()
+            .add(hour_entry::Column::MarketId.in_subquery(markets_of_territories(actor)))),
+        Some(Role::Company | Role::Siae) => Ok(Condition::all()
+            .add(hour_entry::Column::PlacementId.in_subquery(placements_of_org(org(actor)?)))),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Loads one row within a scope; out of scope is NOT_FOUND, like a missing row.
+pub async fn load<E, C>(
+    conn: &C,
+    cond: Condition,
+    pk: E::Column,
+    id: Uuid,
+    what: &str,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    E::find()
+        .filter(cond)
+        .filter(pk.eq(id))
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(what.to_string()))
+}
+
+/// Same as `load` but `None` when absent or out of scope (for `node`); a role with no scope at
+/// all for this kind also gets `None`, so guessing IDs tells nothing.
+pub async fn find<E, C>(
+    conn: &C,
+    cond: AppResult<Condition>,
+    pk: E::Column,
+    id: Uuid,
+) -> AppResult<Option<E::Model>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let Ok(cond) = cond else { return Ok(None) };
+    Ok(E::find().filter(cond).filter(pk.eq(id)).one(conn).await?)
+}
