@@ -8,7 +8,7 @@ use common::TestApp;
 use passerelle::config::Config;
 use serde_json::json;
 
-db_tests!(server_speaks_graphql_over_http);
+db_tests!(server_speaks_graphql_over_http, hardening_switches);
 
 async fn server_speaks_graphql_over_http(app: &TestApp) {
     let config = Config::default();
@@ -174,4 +174,126 @@ async fn post_raw(addr: std::net::SocketAddr, len: usize) -> String {
         .next()
         .unwrap_or_default()
         .to_string()
+}
+
+/// Serves `app` with `config` on port 0; the base URL and the stop switch.
+async fn spawn(app: &TestApp, config: &Config) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let router = passerelle::app(app.ctx.clone(), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(passerelle::http::serve(
+        listener,
+        router,
+        async {
+            let _ = stop_rx.await;
+        },
+        Duration::from_secs(5),
+    ));
+    (format!("http://{addr}"), stop_tx)
+}
+
+async fn hardening_switches(app: &TestApp) {
+    let client = reqwest::Client::new();
+    let preflight = |base: String, origin: &'static str| {
+        let client = client.clone();
+        async move {
+            let resp = client
+                .request(reqwest::Method::OPTIONS, format!("{base}/graphql"))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "POST")
+                .header(
+                    "Access-Control-Request-Headers",
+                    "authorization, content-type",
+                )
+                .send()
+                .await
+                .unwrap();
+            resp.headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.to_str().unwrap().to_string())
+        }
+    };
+    app.user(
+        "admin@h.fr",
+        passerelle::domain::auth::Role::Admin,
+        None,
+        &[],
+    )
+    .await;
+    let (issued, _) =
+        passerelle::service::auth::login(&app.ctx, "admin@h.fr", common::PASSWORD, "t")
+            .await
+            .map_err(|e| e.message())
+            .unwrap();
+    let introspect = |base: String| {
+        let (client, token) = (client.clone(), issued.secret.clone());
+        async move {
+            let resp: serde_json::Value = client
+                .post(format!("{base}/graphql"))
+                .bearer_auth(token)
+                .json(&json!({"query": "{ __schema { queryType { name } } }"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            resp["data"]["__schema"]["queryType"]["name"]
+                .as_str()
+                .map(String::from)
+        }
+    };
+    // Defaults: CORS closed, GraphiQL and introspection on.
+    let (base, stop) = spawn(app, &Config::default()).await;
+    assert_eq!(introspect(base.clone()).await.as_deref(), Some("QueryRoot"));
+    assert_eq!(preflight(base.clone(), "https://evil.example").await, None);
+    assert_eq!(
+        client
+            .get(format!("{base}/graphql"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    stop.send(()).unwrap();
+
+    let config = Config {
+        cors_origins: vec!["https://clauses.exemple.fr".into()],
+        graphiql: false,
+        introspection: false,
+        ..Config::default()
+    };
+    let (base, stop) = spawn(app, &config).await;
+    assert_eq!(
+        preflight(base.clone(), "https://clauses.exemple.fr")
+            .await
+            .as_deref(),
+        Some("https://clauses.exemple.fr")
+    );
+    assert_eq!(preflight(base.clone(), "https://evil.example").await, None);
+    assert_eq!(
+        client
+            .get(format!("{base}/graphql"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405,
+        "GraphiQL off"
+    );
+    assert_eq!(introspect(base.clone()).await, None, "introspection off");
+    let ok: serde_json::Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&issued.secret)
+        .json(&json!({"query": "{ me { role } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["data"]["me"]["role"], "ADMIN");
+    stop.send(()).unwrap();
 }

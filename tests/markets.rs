@@ -594,9 +594,12 @@ async fn participant_input_is_checked(app: &TestApp) {
     assert_eq!(app.count("participant").await, 0);
     let d = app
         .ok(
-            "mutation($i: CreateParticipantInput!) { createParticipant(input: $i) { publics qpvResident } }",
+            "mutation($i: CreateParticipantInput!) { createParticipant(input: $i) { qpvResident identity { publics } } }",
             with("publics", json!(["RSA", "AAH", "RSA"])),
         )
         .await;
-    assert_eq!(d["createParticipant"]["publics"], json!(["RSA", "AAH"]));
+    assert_eq!(
+        d["createParticipant"]["identity"]["publics"],
+        json!(["RSA", "AAH"])
+    );
 }

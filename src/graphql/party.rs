@@ -134,7 +134,7 @@ impl Participant {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Participant, self.0.id)
     }
-    /// Name and birth date: for facilitators of the person's territory and for the employer of its
+    /// Name, birth date and publics: for facilitators of the person's territory and for the employer of its
     /// own employees; every read is recorded. Refused (FORBIDDEN) to everyone else.
     async fn identity(&self, ctx: &Context<'_>) -> Result<ParticipantIdentity> {
         let a = actor(ctx)?;
@@ -147,6 +147,7 @@ impl Participant {
             first_name: self.0.first_name.clone(),
             last_name: self.0.last_name.clone(),
             birth_date: self.0.birth_date,
+            publics: decode_publics(&self.0.publics),
         })
     }
     /// When the identity was cleared at the end of retention.
@@ -175,9 +176,6 @@ impl Participant {
     }
     async fn qpv_resident(&self) -> bool {
         self.0.qpv_resident
-    }
-    async fn publics(&self) -> Vec<Public> {
-        decode_publics(&self.0.publics)
     }
     async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
         Ok(Territory(
@@ -210,6 +208,8 @@ pub struct ParticipantIdentity {
     first_name: String,
     last_name: String,
     birth_date: NaiveDate,
+    /// Income support, disability, prison release…: sensitive, hence here.
+    publics: Vec<Public>,
 }
 
 /// One read of a participant's identity.
