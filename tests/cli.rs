@@ -139,3 +139,24 @@ async fn demo_serves_logs_each_request_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "exit after SIGTERM: {status}");
 }
+
+#[test]
+fn create_admin_bootstraps_the_first_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display());
+    let run = |password: &str| {
+        Command::new(BIN)
+            .args(["create-admin", "--email", "Admin@Ville.fr"])
+            .env("DATABASE_URL", &url)
+            .env("ADMIN_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let short = run("court");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password"), "names the field");
+    assert!(run("une phrase de passe longue").status.success());
+    let again = run("une phrase de passe longue");
+    assert!(!again.status.success(), "the same e-mail twice is refused");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("admin@ville.fr"), "e-mails are stored in lower case");
+}
