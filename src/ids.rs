@@ -62,12 +62,19 @@ pub fn encode(kind: Kind, id: Uuid) -> ID {
     ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.name())))
 }
 
+impl Kind {
+    /// The kind named `name` (as stored in the audit trail and history).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
 /// Reads any global ID; `None` when it is not one of ours.
 pub fn parse(id: &str) -> Option<(Kind, Uuid)> {
     let raw = URL_SAFE_NO_PAD.decode(id.trim()).ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (name, uuid) = text.split_once(':')?;
-    let kind = Kind::ALL.into_iter().find(|k| k.name() == name)?;
+    let kind = Kind::from_name(name)?;
     Some((kind, Uuid::parse_str(uuid).ok()?))
 }
 

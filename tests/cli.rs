@@ -154,9 +154,15 @@ fn create_admin_bootstraps_the_first_account() {
     };
     let short = run("court");
     assert!(!short.status.success());
-    assert!(String::from_utf8_lossy(&short.stderr).contains("password"), "names the field");
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("password"),
+        "names the field"
+    );
     assert!(run("une phrase de passe longue").status.success());
     let again = run("une phrase de passe longue");
     assert!(!again.status.success(), "the same e-mail twice is refused");
-    assert!(String::from_utf8_lossy(&again.stderr).contains("admin@ville.fr"), "e-mails are stored in lower case");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("admin@ville.fr"),
+        "e-mails are stored in lower case"
+    );
 }

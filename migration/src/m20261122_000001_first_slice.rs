@@ -11,7 +11,11 @@ pub struct Migration;
 /// Tables that may only grow: the ledger, its reviews, and the history of moves.
 const APPEND_ONLY: [&str; 3] = ["hour_entry", "hour_entry_review", "status_change"];
 
-fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
+pub(crate) fn fk(
+    from: &'static str,
+    col: &'static str,
+    to: &'static str,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{from}_{col}"))
         .from(from, col)

@@ -97,21 +97,7 @@ pub struct AuditEvent {
 
 impl From<audit_event::Model> for AuditEvent {
     fn from(m: audit_event::Model) -> Self {
-        let kind = [
-            Kind::Territory,
-            Kind::Organization,
-            Kind::Operation,
-            Kind::Market,
-            Kind::Lot,
-            Kind::Participant,
-            Kind::Placement,
-            Kind::HourEntry,
-            Kind::User,
-            Kind::ApiKey,
-        ]
-        .into_iter()
-        .find(|k| k.name() == m.object_type)
-        .unwrap_or(Kind::AuditEvent);
+        let kind = Kind::from_name(&m.object_type).unwrap_or(Kind::AuditEvent);
         AuditEvent {
             id: ids::encode(Kind::AuditEvent, m.id),
             actor_label: m.actor_label,
