@@ -337,13 +337,7 @@ pub async fn actor_of(
     user: &app_user::Model,
     credential_id: Option<Uuid>,
 ) -> AppResult<Actor> {
-    let territories = user_territory::Entity::find()
-        .filter(user_territory::Column::UserId.eq(user.id))
-        .all(&ctx.db.conn)
-        .await?
-        .into_iter()
-        .map(|t| t.territory_id)
-        .collect();
+    let territories = user_territories(ctx, user.id).await?.into_iter().collect();
     Ok(Actor {
         user_id: Some(user.id),
         role: Some(Role::from_db(&user.role)),
@@ -357,19 +351,25 @@ pub async fn actor_of(
 /// Revokes the credential the request came with.
 pub async fn logout(ctx: &Ctx, actor: &Actor) -> AppResult<()> {
     let id = actor.credential_id.ok_or_else(AppError::unauthenticated)?;
-    revoke(ctx, id).await
-}
-
-async fn revoke(ctx: &Ctx, id: Uuid) -> AppResult<()> {
     let txn = ctx.db.begin_write().await?;
-    let cred = get::<credential::Entity, _>(&txn.txn, id, "clé").await?;
-    if cred.revoked_at.is_none() {
-        let mut am = cred.into_active_model();
-        am.revoked_at = Set(Some(ctx.clock.now()));
-        am.update(&txn.txn).await?;
-    }
+    revoke(ctx, &txn.txn, id).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Marks a credential revoked (once; revoking again changes nothing).
+async fn revoke<C: sea_orm::ConnectionTrait>(
+    ctx: &Ctx,
+    conn: &C,
+    id: Uuid,
+) -> AppResult<credential::Model> {
+    let cred = get::<credential::Entity, _>(conn, id, "clé").await?;
+    if cred.revoked_at.is_some() {
+        return Ok(cred);
+    }
+    let mut am = cred.into_active_model();
+    am.revoked_at = Set(Some(ctx.clock.now()));
+    Ok(am.update(conn).await?)
 }
 
 /// An API key for a machine client, with the caller's own role and scope.
@@ -404,8 +404,8 @@ pub async fn revoke_api_key(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<cred
             c.kind == API_KEY && (actor.any_of(&[Role::Admin]) || Some(c.user_id) == actor.user_id)
         })
         .ok_or_else(|| AppError::NotFound("clé d'API".into()))?;
-    revoke(ctx, cred.id).await?;
     let txn = ctx.db.begin_write().await?;
+    let revoked = revoke(ctx, &txn.txn, cred.id).await?;
     audit::record(
         ctx,
         &txn.txn,
@@ -419,10 +419,7 @@ pub async fn revoke_api_key(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<cred
     )
     .await?;
     txn.commit().await?;
-    Ok(credential::Entity::find_by_id(id)
-        .one(&ctx.db.conn)
-        .await?
-        .unwrap_or(cred))
+    Ok(revoked)
 }
 
 pub async fn api_keys(ctx: &Ctx, actor: &Actor) -> AppResult<Vec<credential::Model>> {
