@@ -220,6 +220,14 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         labour_bp: i32,
         lots: Vec<LotInput>,
     }
+    // Where insertion is the object of the market (art. 30, reserved markets), most of the labour
+    // is insertion: 60 % instead of the 5 % of an execution clause.
+    let insertion_rate = |clause: ClauseKind| match clause {
+        ClauseKind::InsertionServiceMarket
+        | ClauseKind::ReservedSiae
+        | ClauseKind::ReservedEaEsat => Some(6_000),
+        _ => None,
+    };
     let markets = vec![
         M {
             buyer: sim.clone(),
@@ -324,7 +332,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
             SetHourTargetInput {
                 market_id: id.clone(),
                 labour_share_bp: m.labour_bp,
-                insertion_rate_bp: None,
+                insertion_rate_bp: insertion_rate(m.clause),
                 hourly_cost_cents: None,
                 override_hours: None,
             },
