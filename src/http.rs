@@ -19,6 +19,7 @@ use tower_http::cors::CorsLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::graphql::AppSchema;
+use crate::graphql::account::ClientAddress;
 use crate::service::Ctx;
 
 #[derive(Clone)]
@@ -67,14 +68,10 @@ pub fn router(schema: AppSchema, ctx: Ctx, opts: &HttpOptions) -> Router {
         .with_state(AppState { schema, ctx })
 }
 
-/// The client's address, set by the logging middleware from the connection.
-#[derive(Clone)]
-struct ClientAddr(String);
-
 async fn graphql(
     State(state): State<AppState>,
     headers: HeaderMap,
-    addr: Option<Extension<ClientAddr>>,
+    addr: Option<Extension<ClientAddress>>,
     req: GraphQLRequest,
 ) -> Response {
     // No header: anonymous (only `login` will answer). A header that does not authenticate is
@@ -86,9 +83,8 @@ async fn graphql(
             Err(e) => return unauthenticated(e),
         },
     };
-    let address = addr.map_or_else(|| "unknown".to_string(), |a| a.0.0.clone());
-    let req = crate::graphql::prepare(req.into_inner(), &state.ctx, caller)
-        .data(crate::graphql::account::ClientAddress(address));
+    let address = addr.map_or_else(|| ClientAddress("unknown".into()), |a| a.0);
+    let req = crate::graphql::prepare(req.into_inner(), &state.ctx, caller).data(address);
     let name = req
         .operation_name
         .clone()
@@ -138,7 +134,7 @@ async fn log_request(mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>().cloned() {
         req.extensions_mut()
-            .insert(ClientAddr(addr.ip().to_string()));
+            .insert(ClientAddress(addr.ip().to_string()));
     }
     let method = req.method().clone();
     let path = req.uri().path().to_string();

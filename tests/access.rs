@@ -622,6 +622,13 @@ async fn identity_is_for_facilitators_and_employers_only(app: &TestApp) {
         )
         .await;
     assert_eq!(code(&d).as_deref(), Some("FORBIDDEN"));
+    // Reads are logged once per person and request, in one write, however often the file is asked.
+    let (fac2, _) = signed_in(app, &u.facilitator).await;
+    let before = app.count("participant_access").await;
+    let twice = "{ a: participants { edges { node { identity { lastName } } } } b: participants { edges { node { identity { lastName } } } } }";
+    let d = app.run_as(Some(fac2), twice, json!({})).await;
+    assert_eq!(d["data"]["a"]["edges"].as_array().unwrap().len(), 2, "{d}");
+    assert_eq!(app.count("participant_access").await - before, 2);
 }
 
 async fn anonymization_keeps_hours_and_drops_identity(app: &TestApp) {
@@ -702,6 +709,7 @@ async fn audit_trail_is_scoped(app: &TestApp) {
     let w = app.world().await;
     let u = users(app, &w).await;
     let (fac, _) = signed_in(app, &u.facilitator).await;
+    let fac_user_id = fac.user_id.unwrap();
     app.run_as(
         Some(fac.clone()),
         "mutation($i: SetHourTargetInput!) { setMarketHourTarget(input: $i) { id } }",
@@ -747,6 +755,37 @@ async fn audit_trail_is_scoped(app: &TestApp) {
         "another territory's events are not shown"
     );
     let (admin, _) = signed_in(app, &u.admin).await;
+    // By actor and by period.
+    let fac_id = passerelle::ids::encode(passerelle::ids::Kind::User, fac_user_id);
+    let by = "query($a: ID, $from: DateTime, $to: DateTime) { auditEvents(first: 100, filter: {actorId: $a, from: $from, to: $to}) { edges { node { actorLabel at } } } }";
+    let mine = app
+        .run_as(Some(admin.clone()), by, json!({"a": fac_id}))
+        .await;
+    let labels: Vec<&str> = mine["data"]["auditEvents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["actorLabel"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["fac@t.fr"], "{mine}");
+    let now = passerelle::clock::Clock::now(&*app.clock).to_rfc3339();
+    let before_now = app
+        .run_as(Some(admin.clone()), by, json!({"to": now}))
+        .await;
+    assert_eq!(
+        before_now["data"]["auditEvents"]["edges"],
+        json!([]),
+        "`to` is exclusive: everything happened at the test's instant"
+    );
+    let from_now = app
+        .run_as(Some(admin.clone()), by, json!({"from": now}))
+        .await;
+    assert!(
+        !from_now["data"]["auditEvents"]["edges"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let all = app.run_as(Some(admin), q, json!({"o": null})).await;
     assert!(all.to_string().contains("Ailleurs"));
     let (buyer, _) = signed_in(app, &u.buyer).await;

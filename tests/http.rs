@@ -55,18 +55,8 @@ async fn server_speaks_graphql_over_http(app: &TestApp) {
             .contains("graphiql")
     );
     let post_with = |token: Option<String>, body: serde_json::Value| {
-        let (client, url) = (client.clone(), format!("{base}/graphql"));
-        async move {
-            let mut req = client.post(url).json(&body);
-            if let Some(t) = token {
-                req = req.bearer_auth(t);
-            }
-            let resp = req.send().await.unwrap();
-            (
-                resp.status().as_u16(),
-                resp.json::<serde_json::Value>().await.unwrap(),
-            )
-        }
+        let (client, base) = (client.clone(), base.clone());
+        async move { post_gql(&client, &base, token.as_deref(), body).await }
     };
     // Anonymous: only `login` answers.
     let (_, anon) = post_with(
@@ -229,16 +219,8 @@ async fn hardening_switches(app: &TestApp) {
     let introspect = |base: String| {
         let (client, token) = (client.clone(), issued.secret.clone());
         async move {
-            let resp: serde_json::Value = client
-                .post(format!("{base}/graphql"))
-                .bearer_auth(token)
-                .json(&json!({"query": "{ __schema { queryType { name } } }"}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let query = json!({"query": "{ __schema { queryType { name } } }"});
+            let (_, resp) = post_gql(&client, &base, Some(&token), query).await;
             resp["data"]["__schema"]["queryType"]["name"]
                 .as_str()
                 .map(String::from)
@@ -284,16 +266,28 @@ async fn hardening_switches(app: &TestApp) {
         "GraphiQL off"
     );
     assert_eq!(introspect(base.clone()).await, None, "introspection off");
-    let ok: serde_json::Value = client
-        .post(format!("{base}/graphql"))
-        .bearer_auth(&issued.secret)
-        .json(&json!({"query": "{ me { role } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, ok) = post_gql(
+        &client,
+        &base,
+        Some(&issued.secret),
+        json!({"query": "{ me { role } }"}),
+    )
+    .await;
     assert_eq!(ok["data"]["me"]["role"], "ADMIN");
     stop.send(()).unwrap();
+}
+
+/// POSTs a GraphQL body, with a bearer token if given; the status and the JSON answer.
+async fn post_gql(
+    client: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut req = client.post(format!("{base}/graphql")).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
 }

@@ -111,7 +111,7 @@ impl From<audit_event::Model> for AuditEvent {
     }
 }
 
-/// Where a login comes from, for throttling (set by the HTTP handler).
+/// Where a request comes from (the TCP peer), for login throttling; set by the HTTP layer.
 #[derive(Clone)]
 pub struct ClientAddress(pub String);
 

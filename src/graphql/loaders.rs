@@ -11,12 +11,15 @@ use entity::{hour_entry, hour_entry_review, lot};
 use sea_orm::{ColumnTrait, EntityTrait, Iterable, PrimaryKeyToColumn, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
+use crate::domain::auth::Actor;
 use crate::error::AppError;
 use crate::service::Ctx;
 use crate::service::stats::{self, Scope, Totals};
 
 pub struct AppLoader {
     pub ctx: Ctx,
+    /// The request's caller, for loads that record who read what.
+    pub actor: Option<Actor>,
 }
 
 pub type DataLoader =
@@ -186,6 +189,28 @@ impl Loader<CorrectionsOf> for AppLoader {
             }
         }
         Ok(out)
+    }
+}
+
+/// A read of a participant's identity, to be recorded. Batched so that a page of people costs one
+/// write, and cached so that the same file read twice in one request is logged once.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdentityRead(pub Uuid);
+
+impl Loader<IdentityRead> for AppLoader {
+    type Value = ();
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[IdentityRead]) -> Result<HashMap<IdentityRead, ()>, Self::Error> {
+        let actor = self
+            .actor
+            .as_ref()
+            .ok_or_else(|| AppError::unauthenticated().extend())?;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        crate::service::participant::record_accesses(&self.ctx, actor, &ids)
+            .await
+            .map_err(err)?;
+        Ok(keys.iter().map(|k| (*k, ())).collect())
     }
 }
 

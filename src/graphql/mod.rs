@@ -73,7 +73,10 @@ pub fn prepare(
     caller: Option<Actor>,
 ) -> async_graphql::Request {
     let loader = DataLoader::with_cache(
-        loaders::AppLoader { ctx: ctx.clone() },
+        loaders::AppLoader {
+            ctx: ctx.clone(),
+            actor: caller.clone(),
+        },
         tokio::spawn,
         async_graphql::dataloader::HashMapCache::default(),
     )

@@ -7,7 +7,7 @@ use entity::{operation, organization, participant, territory};
 use super::access::actor;
 use super::connection::{self, Conn, app};
 use super::ledger::Placement;
-use super::loaders::{one, opt};
+use super::loaders::{IdentityRead, loader, one, opt};
 use super::market::Market;
 use crate::domain::{EducationLevel, OperationKind, OrganizationKind, Public, Sex, SiaeSubtype};
 use crate::ids::{self, Kind};
@@ -142,7 +142,7 @@ impl Participant {
         if !service::participant::may_see_identity(app, a, &self.0).await? {
             return Err(crate::error::AppError::Forbidden.into());
         }
-        service::participant::record_access(app, a, self.0.id).await?;
+        loader(ctx).load_one(IdentityRead(self.0.id)).await?;
         Ok(ParticipantIdentity {
             first_name: self.0.first_name.clone(),
             last_name: self.0.last_name.clone(),

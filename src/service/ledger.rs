@@ -413,6 +413,13 @@ pub async fn review(
         }
     }
     let now = ctx.clock.now();
+    let territories: std::collections::HashMap<Uuid, Uuid> = market::Entity::find()
+        .filter(market::Column::Id.is_in(rows.iter().map(|(e, _)| e.market_id)))
+        .all(&txn.txn)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.territory_id))
+        .collect();
     for (entry, _) in &rows {
         hour_entry_review::ActiveModel {
             id: Set(ctx.clock.new_id()),
@@ -429,7 +436,7 @@ pub async fn review(
         } else {
             "rejectHours"
         };
-        let territory = market_territory(&txn.txn, entry.market_id).await?;
+        let territory = territories.get(&entry.market_id).copied();
         let after = serde_json::json!({"decision": decision.as_str(), "reason": reason});
         audit::record(
             ctx,
@@ -438,7 +445,7 @@ pub async fn review(
             action,
             Kind::HourEntry,
             entry.id,
-            Some(territory),
+            territory,
             None,
             Some(&after),
         )
@@ -446,12 +453,6 @@ pub async fn review(
     }
     txn.commit().await?;
     Ok(rows.into_iter().map(|(e, _)| e).collect())
-}
-
-async fn market_territory<C: ConnectionTrait>(conn: &C, market_id: Uuid) -> AppResult<Uuid> {
-    Ok(get::<market::Entity, _>(conn, market_id, "marché")
-        .await?
-        .territory_id)
 }
 
 pub async fn list(

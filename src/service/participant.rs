@@ -184,18 +184,25 @@ pub async fn may_see_identity(ctx: &Ctx, actor: &Actor, p: &participant::Model) 
     Ok(employs > 0)
 }
 
-/// Records that the actor read this person's identity (who, when, which).
-pub async fn record_access(ctx: &Ctx, actor: &Actor, participant_id: Uuid) -> AppResult<()> {
-    let txn = ctx.db.begin_write().await?;
-    participant_access::ActiveModel {
-        id: Set(ctx.clock.new_id()),
-        participant_id: Set(participant_id),
-        user_id: Set(actor.user_id),
-        actor_label: Set(actor.label.clone()),
-        at: Set(ctx.clock.now()),
+/// Records that the actor read these people's identity (who, when, which), in one write.
+pub async fn record_accesses(ctx: &Ctx, actor: &Actor, participant_ids: &[Uuid]) -> AppResult<()> {
+    if participant_ids.is_empty() {
+        return Ok(());
     }
-    .insert(&txn.txn)
-    .await?;
+    let now = ctx.clock.now();
+    let rows = participant_ids
+        .iter()
+        .map(|id| participant_access::ActiveModel {
+            id: Set(ctx.clock.new_id()),
+            participant_id: Set(*id),
+            user_id: Set(actor.user_id),
+            actor_label: Set(actor.label.clone()),
+            at: Set(now),
+        });
+    let txn = ctx.db.begin_write().await?;
+    participant_access::Entity::insert_many(rows)
+        .exec(&txn.txn)
+        .await?;
     txn.commit().await?;
     Ok(())
 }

@@ -4,7 +4,6 @@ use async_graphql::InputObject;
 use chrono_tz::Tz;
 use entity::territory;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
-use uuid::Uuid;
 
 use super::{Ctx, audit};
 use crate::domain::auth::{Actor, Role};
@@ -104,8 +103,4 @@ pub async fn create(
 /// The territory's time zone (stored values are checked on the way in).
 pub fn time_zone(t: &territory::Model) -> Tz {
     t.time_zone.parse().unwrap_or(chrono_tz::Europe::Paris)
-}
-
-pub async fn get(ctx: &Ctx, id: Uuid) -> AppResult<territory::Model> {
-    super::get::<territory::Entity, _>(&ctx.db.conn, id, "territoire").await
 }
