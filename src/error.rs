@@ -3,7 +3,7 @@
 use async_graphql::ErrorExtensions;
 use sea_orm::{DbErr, SqlErr};
 
-use crate::domain::RuleViolation;
+use crate::domain::{Breach, RuleViolation};
 
 #[derive(Debug)]
 pub enum AppError {
@@ -11,6 +11,8 @@ pub enum AppError {
     BadInput {
         field: String,
         message: String,
+        /// Rule, limit and value, when a numeric rule was broken.
+        breach: Option<Breach>,
     },
     NotFound(String),
     /// The request is valid but clashes with the current state (duplicate, wrong status).
@@ -29,6 +31,7 @@ impl AppError {
         AppError::BadInput {
             field: field.into(),
             message: message.into(),
+            breach: None,
         }
     }
 
@@ -69,6 +72,7 @@ impl From<RuleViolation> for AppError {
         AppError::BadInput {
             field: v.field.to_string(),
             message: v.message,
+            breach: v.breach,
         }
     }
 }
@@ -92,8 +96,13 @@ impl ErrorExtensions for AppError {
         }
         async_graphql::Error::new(self.message()).extend_with(|_, ext| {
             ext.set("code", self.code());
-            if let AppError::BadInput { field, .. } = self {
+            if let AppError::BadInput { field, breach, .. } = self {
                 ext.set("field", field.as_str());
+                if let Some(b) = breach {
+                    ext.set("rule", b.rule);
+                    ext.set("limit", b.limit.as_str());
+                    ext.set("value", b.value.as_str());
+                }
             }
         })
     }

@@ -296,3 +296,263 @@ string_enum! {
         Rejected = "REJECTED",
     }
 }
+
+string_enum! {
+    /// Why a CDDI may run beyond its usual cap.
+    CddiDerogation {
+        /// Salarié de 50 ans et plus.
+        Senior = "SENIOR",
+        /// Travailleur handicapé (RQTH).
+        DisabledWorker = "DISABLED_WORKER",
+        /// To finish a training under way, until its end.
+        TrainingCompletion = "TRAINING_COMPLETION",
+    }
+}
+
+string_enum! {
+    /// Kind of chantier (DOMAIN.md section 2).
+    ChantierKind {
+        /// Atelier chantier d'insertion.
+        Aci = "ACI",
+        /// Chantier-école.
+        ChantierEcole = "CHANTIER_ECOLE",
+        /// Chantier de formation (trainees of a training body).
+        TrainingSite = "TRAINING_SITE",
+        /// Chantier d'insertion rénovation on an urban-renewal operation (ACSé–ANRU, 2009).
+        Renovation = "RENOVATION",
+    }
+}
+
+string_enum! {
+    /// Life cycle of a chantier (DOMAIN.md section 3).
+    ChantierStatus {
+        Project = "PROJECT",
+        /// Conventionné.
+        Agreed = "AGREED",
+        Running = "RUNNING",
+        Ended = "ENDED",
+        Evaluated = "EVALUATED",
+    }
+}
+
+string_enum! {
+    /// Lines of the model budget of an ACI (seed 001, "budget prévisionnel type").
+    BudgetCategory {
+        /// Habillement (vêtements de travail et de sécurité).
+        WorkClothes = "WORK_CLOTHES",
+        OfficeSupplies = "OFFICE_SUPPLIES",
+        /// Fournitures d'atelier (matières premières).
+        WorkshopSupplies = "WORKSHOP_SUPPLIES",
+        Insurance = "INSURANCE",
+        PropertyRent = "PROPERTY_RENT",
+        EquipmentRent = "EQUIPMENT_RENT",
+        Maintenance = "MAINTENANCE",
+        Documentation = "DOCUMENTATION",
+        Training = "TRAINING",
+        OccupationalHealth = "OCCUPATIONAL_HEALTH",
+        Fees = "FEES",
+        PostTelecom = "POST_TELECOM",
+        Travel = "TRAVEL",
+        Banking = "BANKING",
+        Taxes = "TAXES",
+        InsertionPay = "INSERTION_PAY",
+        InsertionContributions = "INSERTION_CONTRIBUTIONS",
+        SupervisorPay = "SUPERVISOR_PAY",
+        SupervisorContributions = "SUPERVISOR_CONTRIBUTIONS",
+        OtherStaffPay = "OTHER_STAFF_PAY",
+        OtherStaffContributions = "OTHER_STAFF_CONTRIBUTIONS",
+        /// Investment in equipment (what collectivités may pay half of).
+        Equipment = "EQUIPMENT",
+        /// Imprévus (about 5 %).
+        Unforeseen = "UNFORESEEN",
+        OtherCharge = "OTHER_CHARGE",
+        /// Aide légale to the insertion contracts.
+        ContractLegalAid = "CONTRACT_LEGAL_AID",
+        /// Résiduel des contrats, by who pays it.
+        ContractRemainderCommune = "CONTRACT_REMAINDER_COMMUNE",
+        ContractRemainderDepartement = "CONTRACT_REMAINDER_DEPARTEMENT",
+        ContractRemainderRegion = "CONTRACT_REMAINDER_REGION",
+        ContractRemainderAssociation = "CONTRACT_REMAINDER_ASSOCIATION",
+        ContractRemainderOther = "CONTRACT_REMAINDER_OTHER",
+        /// Financement de la formation et de l'accompagnement.
+        TrainingAccompanimentFunding = "TRAINING_ACCOMPANIMENT_FUNDING",
+        /// Fonds propres: cotisations.
+        OwnFundsDues = "OWN_FUNDS_DUES",
+        /// Fonds propres: produits d'activité (commercial revenue, capped).
+        CommercialRevenue = "COMMERCIAL_REVENUE",
+        /// Subventions publiques (say which funder).
+        PublicSubsidy = "PUBLIC_SUBSIDY",
+        OtherProduct = "OTHER_PRODUCT",
+    }
+}
+
+string_enum! {
+    /// What a funding line pays for.
+    FundingPurpose {
+        /// Subvention ACSé chantier d'insertion rénovation.
+        AcseRenovation = "ACSE_RENOVATION",
+        /// Aide de l'État à l'accompagnement.
+        Accompaniment = "ACCOMPANIMENT",
+        /// Aide au démarrage (FDI).
+        StartupAid = "STARTUP_AID",
+        /// Appel à projets associatifs du Département.
+        DepartementCall = "DEPARTEMENT_CALL",
+        Equipment = "EQUIPMENT",
+        /// Encadrement technique.
+        Supervision = "SUPERVISION",
+        Training = "TRAINING",
+        /// Rémunération des contrats.
+        ContractPay = "CONTRACT_PAY",
+        Operating = "OPERATING",
+        Other = "OTHER",
+    }
+}
+
+string_enum! {
+    /// Who a funder is, as the caps need it.
+    FunderCategory {
+        /// État (DDETS, ex-DIECCTE).
+        State = "STATE",
+        Acse = "ACSE",
+        Anru = "ANRU",
+        Departement = "DEPARTEMENT",
+        Region = "REGION",
+        Commune = "COMMUNE",
+        /// Intercommunalité (EPCI).
+        Epci = "EPCI",
+        /// FSE.
+        Europe = "EUROPE",
+        FranceTravail = "FRANCE_TRAVAIL",
+        Opca = "OPCA",
+        Agefiph = "AGEFIPH",
+        Other = "OTHER",
+    }
+}
+
+string_enum! {
+    /// Status of a funding line: cancelled lines stay, for the record.
+    FundingStatus {
+        Active = "ACTIVE",
+        Cancelled = "CANCELLED",
+    }
+}
+
+string_enum! {
+    /// Which eligibility is checked.
+    EligibilityScheme {
+        /// Public of the insertion clauses (checked by the facilitator or a prescriber).
+        Clause = "CLAUSE",
+        /// Insertion par l'activité économique (opens a PASS IAE).
+        Iae = "IAE",
+    }
+}
+
+string_enum! {
+    /// Who attested an eligibility.
+    AttesterKind {
+        /// Prescripteur habilité (France Travail, Mission locale, Cap emploi, Département…).
+        Prescriber = "PRESCRIBER",
+        /// The insertion structure itself (auto-prescription).
+        Employer = "EMPLOYER",
+        /// Facilitateur de clauses.
+        Facilitator = "FACILITATOR",
+    }
+}
+
+string_enum! {
+    /// Eligibility criteria (IAE criteria of 2021, also used for the clauses).
+    Criterion {
+        /// Level 1: bénéficiaire du RSA.
+        Rsa = "RSA",
+        /// Level 1: allocation de solidarité spécifique.
+        Ass = "ASS",
+        /// Level 1: allocation aux adultes handicapés.
+        Aah = "AAH",
+        /// Level 1: demandeur d'emploi de très longue durée (24 months or more).
+        VeryLongTermUnemployed = "VERY_LONG_TERM_UNEMPLOYED",
+        /// Level 2: demandeur d'emploi de longue durée (12 months or more).
+        LongTermUnemployed = "LONG_TERM_UNEMPLOYED",
+        /// Level 2: under 26.
+        YoungUnder26 = "YOUNG_UNDER_26",
+        /// Level 2: 50 or over.
+        Senior50 = "SENIOR_50",
+        /// Level 2: niveau d'études 3 (CAP/BEP) or below.
+        LowQualification = "LOW_QUALIFICATION",
+        /// Level 2: bénéficiaire de l'obligation d'emploi (RQTH).
+        DisabledWorker = "DISABLED_WORKER",
+        /// Level 2: parent isolé.
+        SingleParent = "SINGLE_PARENT",
+        /// Level 2: résident d'un QPV or a ZRR.
+        QpvResident = "QPV_RESIDENT",
+        /// Level 2: sortant de détention or sous main de justice.
+        PrisonLeaver = "PRISON_LEAVER",
+        /// Level 2: réfugié, protection subsidiaire.
+        Refugee = "REFUGEE",
+        /// Level 2: sans hébergement ou hébergé (CHRS).
+        Homeless = "HOMELESS",
+    }
+}
+
+string_enum! {
+    /// Kind of proof document.
+    ProofKind {
+        /// Attestation d'inscription / historique France Travail.
+        JobseekerCertificate = "JOBSEEKER_CERTIFICATE",
+        /// Attestation CAF / MSA (RSA).
+        BenefitCertificate = "BENEFIT_CERTIFICATE",
+        /// Notification MDPH (AAH, RQTH).
+        DisabilityDecision = "DISABILITY_DECISION",
+        IdentityDocument = "IDENTITY_DOCUMENT",
+        /// Justificatif de domicile.
+        ResidenceProof = "RESIDENCE_PROOF",
+        /// Déclaration sur l'honneur.
+        SwornStatement = "SWORN_STATEMENT",
+        /// Attestation de levée d'écrou, SPIP.
+        JusticeCertificate = "JUSTICE_CERTIFICATE",
+        /// Titre de séjour, décision OFPRA.
+        ResidencePermit = "RESIDENCE_PERMIT",
+        /// Attestation d'hébergement (CHRS, SIAO).
+        HousingCertificate = "HOUSING_CERTIFICATE",
+        Other = "OTHER",
+    }
+}
+
+string_enum! {
+    /// How a path ended (the State's classification, DOMAIN.md section 2).
+    ExitOutcome {
+        Cdi = "CDI",
+        /// CDD of more than 6 months outside subsidised and insertion contracts.
+        CddOver6Months = "CDD_OVER_6_MONTHS",
+        InterimOver6Months = "INTERIM_OVER_6_MONTHS",
+        BusinessCreation = "BUSINESS_CREATION",
+        /// Entrée dans la fonction publique.
+        CivilService = "CIVIL_SERVICE",
+        CddUnder6Months = "CDD_UNDER_6_MONTHS",
+        InterimUnder6Months = "INTERIM_UNDER_6_MONTHS",
+        /// Contrat aidé (CAE, CUI) with an ordinary employer.
+        SubsidisedContract = "SUBSIDISED_CONTRACT",
+        /// Alternance with an ordinary employer.
+        WorkStudy = "WORK_STUDY",
+        QualifyingTraining = "QUALIFYING_TRAINING",
+        /// Embauche dans une autre SIAE.
+        OtherSiaeHire = "OTHER_SIAE_HIRE",
+        /// Another exit the structure claims as positive (a justification is required).
+        OtherPositive = "OTHER_POSITIVE",
+        Abandonment = "ABANDONMENT",
+        /// Fin de contrat sans solution.
+        NoSolution = "NO_SOLUTION",
+        MovedAway = "MOVED_AWAY",
+        Health = "HEALTH",
+        Other = "OTHER",
+    }
+}
+
+string_enum! {
+    /// Category of an exit; the first three are the sorties dynamiques.
+    ExitCategory {
+        DurableEmployment = "DURABLE_EMPLOYMENT",
+        TransitionEmployment = "TRANSITION_EMPLOYMENT",
+        PositiveExit = "POSITIVE_EXIT",
+        Other = "OTHER",
+    }
+}

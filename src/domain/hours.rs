@@ -79,9 +79,27 @@ pub fn format_hours(minutes: i64) -> String {
     format!("{sign}{}.{:02}", hundredths / 100, hundredths % 100)
 }
 
+/// Hours as people write a limit: "20" for whole hours, "19:59" otherwise.
+pub fn format_hm(minutes: i64) -> String {
+    let sign = if minutes < 0 { "-" } else { "" };
+    let m = minutes.unsigned_abs();
+    if m % 60 == 0 {
+        format!("{sign}{}", m / 60)
+    } else {
+        format!("{sign}{}:{:02}", m / 60, m % 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn limits_read_as_written() {
+        assert_eq!(format_hm(20 * 60), "20");
+        assert_eq!(format_hm(19 * 60 + 59), "19:59");
+        assert_eq!(format_hm(-90), "-1:30");
+    }
 
     #[test]
     fn readable_forms() {

@@ -5,9 +5,15 @@
 pub mod enums;
 pub mod auth;
 pub mod calibration;
+pub mod chantier;
+pub mod contract;
+pub mod dates;
+pub mod eligibility;
+pub mod exits;
 pub mod hours;
 pub mod ledger;
 pub mod lifecycle;
+pub mod params;
 pub mod placement;
 pub mod siret;
 pub mod text;
@@ -19,6 +25,16 @@ pub use enums::*;
 pub struct RuleViolation {
     pub field: &'static str,
     pub message: String,
+    /// For a numeric rule: which rule, its limit and the value that broke it.
+    pub breach: Option<Breach>,
+}
+
+/// The rule, limit and value behind a refusal, so a front end can show them apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breach {
+    pub rule: &'static str,
+    pub limit: String,
+    pub value: String,
 }
 
 impl RuleViolation {
@@ -26,6 +42,23 @@ impl RuleViolation {
         Self {
             field,
             message: message.into(),
+            breach: None,
+        }
+    }
+
+    /// A numeric rule broken: the message is built from the rule's words, its limit and the value.
+    pub fn breach(
+        field: &'static str,
+        rule: &'static str,
+        limit: impl std::fmt::Display,
+        value: impl std::fmt::Display,
+        words: &str,
+    ) -> Self {
+        let (limit, value) = (limit.to_string(), value.to_string());
+        Self {
+            field,
+            message: format!("{field} : {words} — limite {limit}, valeur {value} (rule {rule})"),
+            breach: Some(Breach { rule, limit, value }),
         }
     }
 }
