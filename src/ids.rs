@@ -22,6 +22,14 @@ pub enum Kind {
     User,
     ApiKey,
     AuditEvent,
+    ParameterChange,
+    Chantier,
+    Supervisor,
+    Budget,
+    FundingLine,
+    Eligibility,
+    PassIae,
+    Immersion,
 }
 
 impl Kind {
@@ -39,10 +47,18 @@ impl Kind {
             Kind::User => "User",
             Kind::ApiKey => "ApiKey",
             Kind::AuditEvent => "AuditEvent",
+            Kind::ParameterChange => "ParameterChange",
+            Kind::Chantier => "Chantier",
+            Kind::Supervisor => "Supervisor",
+            Kind::Budget => "Budget",
+            Kind::FundingLine => "FundingLine",
+            Kind::Eligibility => "Eligibility",
+            Kind::PassIae => "PassIae",
+            Kind::Immersion => "Immersion",
         }
     }
 
-    const ALL: [Kind; 12] = [
+    const ALL: [Kind; 20] = [
         Kind::Territory,
         Kind::Organization,
         Kind::Operation,
@@ -55,6 +71,14 @@ impl Kind {
         Kind::User,
         Kind::ApiKey,
         Kind::AuditEvent,
+        Kind::ParameterChange,
+        Kind::Chantier,
+        Kind::Supervisor,
+        Kind::Budget,
+        Kind::FundingLine,
+        Kind::Eligibility,
+        Kind::PassIae,
+        Kind::Immersion,
     ];
 }
 

@@ -9,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     pub placement_id: Uuid,
     /// Copied from the placement (which never changes market) so totals need no join.
-    pub market_id: Uuid,
+    pub market_id: Option<Uuid>,
     pub lot_id: Option<Uuid>,
     pub modality: String,
     pub period_kind: String,

@@ -7,7 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub participant_id: Uuid,
-    pub market_id: Uuid,
+    /// `None` for a chantier without a market.
+    pub market_id: Option<Uuid>,
     pub lot_id: Option<Uuid>,
     pub modality: String,
     pub employer_id: Uuid,
@@ -17,6 +18,10 @@ pub struct Model {
     pub weekly_minutes: i32,
     pub status: String,
     pub created_at: DateTimeUtc,
+    pub chantier_id: Option<Uuid>,
+    /// Why a CDDI runs beyond its usual cap (`CddiDerogation`).
+    pub derogation: Option<String>,
+    pub training_end_date: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_first_slice;
 mod m20261122_000002_accounts;
+mod m20261122_000003_chantiers;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_first_slice::Migration),
             Box::new(m20261122_000002_accounts::Migration),
+            Box::new(m20261122_000003_chantiers::Migration),
         ]
     }
 }

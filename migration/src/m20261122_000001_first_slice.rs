@@ -24,7 +24,11 @@ pub(crate) fn fk(
         .to_owned()
 }
 
-fn index(table: &'static str, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
+pub(crate) fn index(
+    table: &'static str,
+    cols: &[&'static str],
+    unique: bool,
+) -> IndexCreateStatement {
     let mut stmt = Index::create();
     stmt.name(format!("ix_{table}_{}", cols.join("_")))
         .table(table);
@@ -139,7 +143,8 @@ fn tables() -> Vec<TableCreateStatement> {
             .table("placement")
             .col(pk_uuid("id"))
             .col(uuid("participant_id"))
-            .col(uuid("market_id"))
+            // A placement on a chantier without a market has none.
+            .col(uuid_null("market_id"))
             .col(uuid_null("lot_id"))
             .col(string("modality"))
             .col(uuid("employer_id"))
@@ -158,7 +163,7 @@ fn tables() -> Vec<TableCreateStatement> {
             .table("hour_entry")
             .col(pk_uuid("id"))
             .col(uuid("placement_id"))
-            .col(uuid("market_id"))
+            .col(uuid_null("market_id"))
             .col(uuid_null("lot_id"))
             .col(string("modality"))
             .col(string("period_kind"))

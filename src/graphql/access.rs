@@ -71,6 +71,22 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ),
     ("QueryRoot", "auditEvents", Roles(&[Admin, Facilitator])),
     ("QueryRoot", "users", Roles(&[Admin])),
+    ("QueryRoot", "parameters", Roles(&[Admin, Facilitator])),
+    (
+        "QueryRoot",
+        "parameterChanges",
+        Roles(&[Admin, Facilitator]),
+    ),
+    (
+        "QueryRoot",
+        "chantiers",
+        Roles(&[Admin, Facilitator, Buyer, Siae, Funder]),
+    ),
+    (
+        "QueryRoot",
+        "exitStatistics",
+        Roles(&[Admin, Facilitator, Buyer, Siae, Funder]),
+    ),
     ("MutationRoot", "login", Public),
     ("MutationRoot", "logout", Authenticated),
     ("MutationRoot", "createApiKey", Authenticated),
@@ -107,6 +123,35 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("MutationRoot", "validateHours", Roles(&[Facilitator])),
     ("MutationRoot", "rejectHours", Roles(&[Facilitator])),
     ("MutationRoot", "correctHours", Roles(&[Facilitator])),
+    ("MutationRoot", "setParameter", Roles(&[Admin])),
+    ("MutationRoot", "createChantier", Roles(&[Facilitator])),
+    (
+        "MutationRoot",
+        "addChantierSupervisor",
+        Roles(&[Facilitator, Siae]),
+    ),
+    (
+        "MutationRoot",
+        "setChantierBudget",
+        Roles(&[Facilitator, Siae]),
+    ),
+    ("MutationRoot", "addFundingLine", Roles(&[Facilitator])),
+    ("MutationRoot", "cancelFundingLine", Roles(&[Facilitator])),
+    ("MutationRoot", "recordEligibility", Roles(&[Facilitator])),
+    ("MutationRoot", "issuePassIae", Roles(&[Facilitator])),
+    ("MutationRoot", "extendPassIae", Roles(&[Facilitator])),
+    (
+        "MutationRoot",
+        "recordImmersion",
+        Roles(&[Facilitator, Siae]),
+    ),
+    ("MutationRoot", "extendPlacement", Roles(&[Facilitator])),
+    ("MutationRoot", "endPlacement", Roles(&[Facilitator, Siae])),
+    (
+        "MutationRoot",
+        "recordExitFollowUp",
+        Roles(&[Facilitator, Siae]),
+    ),
 ];
 
 pub fn rule(parent: &str, field: &str) -> Option<Access> {

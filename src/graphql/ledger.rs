@@ -2,7 +2,14 @@
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{hour_entry, lot, market, organization, participant, placement};
+use entity::{
+    chantier, exit_follow_up, hour_entry, immersion, lot, market, organization, participant,
+    placement,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::chantier::Chantier;
+use super::path::{ExitRecord, Immersion};
 
 use super::access::actor;
 use super::connection::{self, Conn, app};
@@ -10,7 +17,8 @@ use super::loaders::{CorrectionsOf, ReviewOf, loader, one, opt};
 use super::market::{Lot, Market, hours};
 use super::party::{Organization, Participant};
 use crate::domain::{
-    ContractType, HourKind, HourSource, HourStatus, Modality, PeriodKind, PlacementStatus,
+    CddiDerogation, ContractType, HourKind, HourSource, HourStatus, Modality, PeriodKind,
+    PlacementStatus,
 };
 use crate::ids::{self, Kind};
 use crate::service;
@@ -32,8 +40,11 @@ impl Placement {
             one::<participant::Entity>(ctx, self.0.participant_id).await?,
         ))
     }
-    async fn market(&self, ctx: &Context<'_>) -> Result<Market> {
-        Ok(Market(one::<market::Entity>(ctx, self.0.market_id).await?))
+    /// The market worked on (none for a chantier without a market).
+    async fn market(&self, ctx: &Context<'_>) -> Result<Option<Market>> {
+        Ok(opt::<market::Entity>(ctx, self.0.market_id)
+            .await?
+            .map(Market))
     }
     async fn lot(&self, ctx: &Context<'_>) -> Result<Option<Lot>> {
         Ok(opt::<lot::Entity>(ctx, self.0.lot_id).await?.map(Lot))
@@ -60,6 +71,43 @@ impl Placement {
     }
     async fn status(&self) -> PlacementStatus {
         PlacementStatus::from_db(&self.0.status)
+    }
+    async fn chantier(&self, ctx: &Context<'_>) -> Result<Option<Chantier>> {
+        Ok(opt::<chantier::Entity>(ctx, self.0.chantier_id)
+            .await?
+            .map(Chantier))
+    }
+    /// Why a CDDI runs beyond its usual cap.
+    async fn derogation(&self) -> Option<CddiDerogation> {
+        self.0.derogation.as_deref().and_then(CddiDerogation::parse)
+    }
+    async fn training_end_date(&self) -> Option<NaiveDate> {
+        self.0.training_end_date
+    }
+    /// Immersions (PMSMP) during the contract.
+    async fn immersions(&self, ctx: &Context<'_>) -> Result<Vec<Immersion>> {
+        let rows = immersion::Entity::find()
+            .filter(immersion::Column::PlacementId.eq(self.0.id))
+            .order_by_asc(immersion::Column::StartDate)
+            .all(&app(ctx).db.conn)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(rows.into_iter().map(Immersion).collect())
+    }
+    /// How the placement ended.
+    async fn exit(&self, ctx: &Context<'_>) -> Result<Option<ExitRecord>> {
+        Ok(service::path::exit_of(&app(ctx).db.conn, self.0.id)
+            .await?
+            .map(ExitRecord::of_exit))
+    }
+    /// The situation a year after the exit.
+    async fn follow_up(&self, ctx: &Context<'_>) -> Result<Option<ExitRecord>> {
+        let row = exit_follow_up::Entity::find()
+            .filter(exit_follow_up::Column::PlacementId.eq(self.0.id))
+            .one(&app(ctx).db.conn)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(row.map(ExitRecord::of_follow_up))
     }
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn hour_entries(

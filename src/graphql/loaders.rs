@@ -40,7 +40,8 @@ has_id!(
     lot,
     participant,
     placement,
-    hour_entry
+    hour_entry,
+    chantier
 );
 
 /// A row of entity `E` by primary key.

@@ -2,12 +2,15 @@
 
 pub mod access;
 pub mod account;
+pub mod chantier;
 pub mod connection;
 pub mod ledger;
 pub mod loaders;
 pub mod market;
 pub mod node;
+pub mod params;
 pub mod party;
+pub mod path;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -23,6 +26,9 @@ pub struct QueryRoot(
     party::PrivacyQuery,
     market::MarketQuery,
     ledger::LedgerQuery,
+    chantier::ChantierQuery,
+    path::PathQuery,
+    params::ParamsQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -32,6 +38,9 @@ pub struct MutationRoot(
     party::PrivacyMutation,
     market::MarketMutation,
     ledger::LedgerMutation,
+    chantier::ChantierMutation,
+    path::PathMutation,
+    params::ParamsMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -1,10 +1,13 @@
 //! The Relay `Node` interface: every object is reachable by its global ID.
 
 use async_graphql::{Context, ID, Interface, Object, Result};
-use entity::{hour_entry, lot, market, operation, organization, participant, placement, territory};
+use entity::{
+    chantier, hour_entry, lot, market, operation, organization, participant, placement, territory,
+};
 use sea_orm::EntityTrait;
 
 use super::access::actor;
+use super::chantier::Chantier;
 use super::connection::app;
 use super::ledger::{HourEntry, Placement};
 use super::market::{Lot, Market};
@@ -24,6 +27,7 @@ pub enum Node {
     Participant(Participant),
     Placement(Placement),
     HourEntry(HourEntry),
+    Chantier(Chantier),
 }
 
 #[derive(Default)]
@@ -100,7 +104,26 @@ impl NodeQuery {
             )
             .await?
             .map(|m| Node::HourEntry(HourEntry(m))),
-            Kind::StatusChange | Kind::User | Kind::ApiKey | Kind::AuditEvent => None,
+            Kind::Chantier => scope::find::<chantier::Entity, _>(
+                conn,
+                scope::chantiers(a),
+                chantier::Column::Id,
+                uuid,
+            )
+            .await?
+            .map(|m| Node::Chantier(Chantier(m))),
+            // Reached through their parent object.
+            Kind::StatusChange
+            | Kind::User
+            | Kind::ApiKey
+            | Kind::AuditEvent
+            | Kind::ParameterChange
+            | Kind::Supervisor
+            | Kind::Budget
+            | Kind::FundingLine
+            | Kind::Eligibility
+            | Kind::PassIae
+            | Kind::Immersion => None,
         })
     }
 }

@@ -2,13 +2,15 @@
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::NaiveDate;
-use entity::{operation, organization, participant, territory};
+use entity::{eligibility, operation, organization, participant, pass_iae, territory};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::access::actor;
 use super::connection::{self, Conn, app};
 use super::ledger::Placement;
 use super::loaders::{IdentityRead, loader, one, opt};
 use super::market::Market;
+use super::path::{Eligibility, PassIae};
 use crate::domain::{EducationLevel, OperationKind, OrganizationKind, Public, Sex, SiaeSubtype};
 use crate::ids::{self, Kind};
 use crate::service::market::MarketFilter;
@@ -186,6 +188,33 @@ impl Participant {
         Ok(opt::<organization::Entity>(ctx, self.0.prescriber_id)
             .await?
             .map(Organization))
+    }
+    /// Eligibility checks, newest first. Criteria are sensitive (income support, disability):
+    /// facilitators of the person's territory only.
+    async fn eligibilities(&self, ctx: &Context<'_>) -> Result<Vec<Eligibility>> {
+        if !actor(ctx)?.facilitates(self.0.territory_id) {
+            return Err(crate::error::AppError::Forbidden.into());
+        }
+        let rows = eligibility::Entity::find()
+            .filter(eligibility::Column::ParticipantId.eq(self.0.id))
+            .order_by_desc(eligibility::Column::Id)
+            .all(&app(ctx).db.conn)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(rows.into_iter().map(Eligibility).collect())
+    }
+    /// PASS IAE, newest first (facilitators of the person's territory).
+    async fn passes_iae(&self, ctx: &Context<'_>) -> Result<Vec<PassIae>> {
+        if !actor(ctx)?.facilitates(self.0.territory_id) {
+            return Err(crate::error::AppError::Forbidden.into());
+        }
+        let rows = pass_iae::Entity::find()
+            .filter(pass_iae::Column::ParticipantId.eq(self.0.id))
+            .order_by_desc(pass_iae::Column::StartDate)
+            .all(&app(ctx).db.conn)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(rows.into_iter().map(PassIae).collect())
     }
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn placements(

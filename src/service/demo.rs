@@ -642,8 +642,11 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
             &system,
             CreatePlacementInput {
                 participant_id: participant_ids[person].clone(),
-                market_id: market_id.clone(),
+                market_id: Some(market_id.clone()),
                 lot_id: lots.get(l).cloned(),
+                chantier_id: None,
+                derogation: None,
+                training_end_date: None,
                 modality,
                 employer_id: (*employer).clone(),
                 contract_type: contract,

@@ -3,7 +3,7 @@
 
 use async_graphql::{ID, InputObject};
 use chrono::NaiveDate;
-use entity::{hour_entry, hour_entry_review, market, placement, territory};
+use entity::{hour_entry, hour_entry_review, market, placement};
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -15,10 +15,7 @@ use super::page::{self, Page, PageArgs};
 use super::{Ctx, audit, get, scope};
 use crate::domain::auth::{Actor, Role};
 use crate::domain::ledger::{self as rules, ExistingEntry, Period};
-use crate::domain::{
-    HourKind, HourSource, HourStatus, MarketStatus, PeriodKind, PlacementStatus, hours,
-    placement::market_accepts_work, text,
-};
+use crate::domain::{HourKind, HourSource, HourStatus, PeriodKind, PlacementStatus, hours, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
@@ -128,24 +125,17 @@ async fn context<C: ConnectionTrait>(
     conn: &C,
     placement: &placement::Model,
 ) -> AppResult<(NaiveDate, Uuid)> {
-    let market = get::<market::Entity, _>(conn, placement.market_id, "marché").await?;
-    let status = MarketStatus::from_db(&market.status);
-    if !market_accepts_work(status) {
-        return Err(AppError::Conflict(format!(
-            "le marché {} est {status} : il ne reçoit plus d'heures (market is {status})",
-            market.reference
-        )));
-    }
+    let site = super::placement::site_of(conn, placement).await?;
+    site.check_accepts_work()?;
     if PlacementStatus::from_db(&placement.status) == PlacementStatus::Cancelled {
         return Err(AppError::Conflict(
             "la mise en situation est annulée : elle ne reçoit pas d'heures (placement cancelled)"
                 .into(),
         ));
     }
-    let territory = get::<territory::Entity, _>(conn, market.territory_id, "territoire").await?;
     Ok((
-        ctx.clock.today_in(super::territory::time_zone(&territory)),
-        territory.id,
+        super::territory::today(ctx, conn, site.territory).await?,
+        site.territory,
     ))
 }
 
@@ -217,6 +207,41 @@ pub async fn record(
     .await?;
     txn.commit().await?;
     Ok(row)
+}
+
+/// The territory of each placement (through its market or chantier), in two queries.
+async fn territories_of<C: ConnectionTrait>(
+    conn: &C,
+    placements: impl Iterator<Item = Uuid>,
+) -> AppResult<std::collections::HashMap<Uuid, Uuid>> {
+    let rows = placement::Entity::find()
+        .filter(placement::Column::Id.is_in(placements))
+        .all(conn)
+        .await?;
+    let markets: std::collections::HashMap<Uuid, Uuid> = market::Entity::find()
+        .filter(market::Column::Id.is_in(rows.iter().filter_map(|p| p.market_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.territory_id))
+        .collect();
+    let chantiers: std::collections::HashMap<Uuid, Uuid> = entity::chantier::Entity::find()
+        .filter(entity::chantier::Column::Id.is_in(rows.iter().filter_map(|p| p.chantier_id)))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.territory_id))
+        .collect();
+    Ok(rows
+        .iter()
+        .filter_map(|p| {
+            let t = p
+                .market_id
+                .and_then(|m| markets.get(&m))
+                .or(p.chantier_id.and_then(|c| chantiers.get(&c)));
+            t.map(|t| (p.id, *t))
+        })
+        .collect())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -413,13 +438,7 @@ pub async fn review(
         }
     }
     let now = ctx.clock.now();
-    let territories: std::collections::HashMap<Uuid, Uuid> = market::Entity::find()
-        .filter(market::Column::Id.is_in(rows.iter().map(|(e, _)| e.market_id)))
-        .all(&txn.txn)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m.territory_id))
-        .collect();
+    let territories = territories_of(&txn.txn, rows.iter().map(|(e, _)| e.placement_id)).await?;
     for (entry, _) in &rows {
         hour_entry_review::ActiveModel {
             id: Set(ctx.clock.new_id()),
@@ -436,7 +455,7 @@ pub async fn review(
         } else {
             "rejectHours"
         };
-        let territory = territories.get(&entry.market_id).copied();
+        let territory = territories.get(&entry.placement_id).copied();
         let after = serde_json::json!({"decision": decision.as_str(), "reason": reason});
         audit::record(
             ctx,

@@ -3,13 +3,17 @@
 
 pub mod audit;
 pub mod auth;
+pub mod chantier;
 pub mod demo;
+pub mod eligibility;
 pub mod ledger;
 pub mod market;
 pub mod operation;
 pub mod organization;
 pub mod page;
+pub mod params;
 pub mod participant;
+pub mod path;
 pub mod placement;
 pub mod scope;
 pub mod stats;

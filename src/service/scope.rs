@@ -1,7 +1,10 @@
 //! What each actor may see, as query conditions. Lists, `node(id:)` and mutations all load
 //! through these, so an object out of scope answers exactly like a missing one.
 
-use entity::{hour_entry, lot, market, operation, organization, participant, placement};
+use entity::{
+    chantier, funding_line, hour_entry, lot, market, operation, organization, participant,
+    placement,
+};
 use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -20,6 +23,22 @@ fn markets_of_territories(actor: &Actor) -> SelectStatement {
         .from(market::Entity)
         .and_where(market::Column::TerritoryId.is_in(territories(actor)))
         .to_owned()
+}
+
+/// Chantiers in the actor's territories.
+fn chantiers_of_territories(actor: &Actor) -> SelectStatement {
+    Query::select()
+        .column(chantier::Column::Id)
+        .from(chantier::Entity)
+        .and_where(chantier::Column::TerritoryId.is_in(territories(actor)))
+        .to_owned()
+}
+
+/// Placements a facilitator follows: on a market or a chantier of their territories.
+fn placements_of_territories(actor: &Actor) -> Condition {
+    Condition::any()
+        .add(placement::Column::MarketId.in_subquery(markets_of_territories(actor)))
+        .add(placement::Column::ChantierId.in_subquery(chantiers_of_territories(actor)))
 }
 
 /// Lots awarded to the actor's organization.
@@ -129,8 +148,7 @@ pub fn participants(actor: &Actor) -> AppResult<Condition> {
 pub fn placements(actor: &Actor) -> AppResult<Condition> {
     match actor.role {
         None => Ok(everything()),
-        Some(Role::Facilitator) => Ok(Condition::all()
-            .add(placement::Column::MarketId.in_subquery(markets_of_territories(actor)))),
+        Some(Role::Facilitator) => Ok(placements_of_territories(actor)),
         Some(Role::Company | Role::Siae) => {
             Ok(Condition::all()
                 .add(placement::Column::Id.in_subquery(placements_of_org(org(actor)?))))
@@ -142,11 +160,39 @@ pub fn placements(actor: &Actor) -> AppResult<Condition> {
 pub fn hour_entries(actor: &Actor) -> AppResult<Condition> {
     match actor.role {
         None => Ok(everything()),
-        Some(Role::Facilitator) => Ok(Condition::all()
-            .add(hour_entry::Column::MarketId.in_subquery(markets_of_territories(actor)))),
+        Some(Role::Facilitator) => {
+            let followed = Query::select()
+                .column(placement::Column::Id)
+                .from(placement::Entity)
+                .cond_where(placements_of_territories(actor))
+                .to_owned();
+            Ok(Condition::all().add(hour_entry::Column::PlacementId.in_subquery(followed)))
+        }
         Some(Role::Company | Role::Siae) => Ok(Condition::all()
             .add(hour_entry::Column::PlacementId.in_subquery(placements_of_org(org(actor)?)))),
         _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Chantiers: facilitators of the territory, the carrier, the maître d'ouvrage, and funders
+/// of one of its lines.
+pub fn chantiers(actor: &Actor) -> AppResult<Condition> {
+    match actor.role {
+        None | Some(Role::Admin) => Ok(everything()),
+        Some(Role::Facilitator) => {
+            Ok(Condition::all().add(chantier::Column::TerritoryId.is_in(territories(actor))))
+        }
+        Some(Role::Buyer) => Ok(Condition::all().add(chantier::Column::OwnerId.eq(org(actor)?))),
+        Some(Role::Siae) => Ok(Condition::all().add(chantier::Column::CarrierId.eq(org(actor)?))),
+        Some(Role::Funder) => {
+            let funded = Query::select()
+                .column(funding_line::Column::ChantierId)
+                .from(funding_line::Entity)
+                .and_where(funding_line::Column::FunderId.eq(org(actor)?))
+                .to_owned();
+            Ok(Condition::all().add(chantier::Column::Id.in_subquery(funded)))
+        }
+        Some(Role::Company) => Err(AppError::Forbidden),
     }
 }
 

@@ -104,3 +104,13 @@ pub async fn create(
 pub fn time_zone(t: &territory::Model) -> Tz {
     t.time_zone.parse().unwrap_or(chrono_tz::Europe::Paris)
 }
+
+/// Today in the territory's time zone: what "today" means for its rules.
+pub async fn today<C: sea_orm::ConnectionTrait>(
+    ctx: &Ctx,
+    conn: &C,
+    territory_id: uuid::Uuid,
+) -> AppResult<chrono::NaiveDate> {
+    let t = super::get::<territory::Entity, _>(conn, territory_id, "territoire").await?;
+    Ok(ctx.clock.today_in(time_zone(&t)))
+}

@@ -1,0 +1,642 @@
+//! Chantiers: set-up, supervisors, budgets and funding lines (DOMAIN.md sections 2, 4, 7).
+
+use async_graphql::{ID, InputObject};
+use chrono::{Datelike, NaiveDate};
+use entity::{
+    budget_line, chantier, chantier_budget, chantier_supervisor, funding_line, market, operation,
+    organization,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::organization::expect_kind;
+use super::page::{self, Page, PageArgs};
+use super::params::{Place, set_at};
+use super::{Ctx, audit, get, scope};
+use crate::domain::auth::{Actor, Role};
+use crate::domain::chantier::{self as rules, FundedChantier, Line};
+use crate::domain::{
+    BudgetCategory, ChantierKind, ChantierStatus, FunderCategory, FundingPurpose, FundingStatus,
+    OperationKind, OrganizationKind, SiaeSubtype, hours, text,
+};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+
+/// The chantier's parameters on a day (its market, operation and territory).
+pub fn place(c: &chantier::Model) -> Place {
+    Place {
+        territory: c.territory_id,
+        operation: c.operation_id,
+        market: c.market_id,
+    }
+}
+
+/// Loads a chantier the caller may see; `lock` takes it for update (PostgreSQL).
+pub async fn load<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: Uuid,
+    lock: bool,
+) -> AppResult<chantier::Model> {
+    let mut q = chantier::Entity::find()
+        .filter(scope::chantiers(actor)?)
+        .filter(chantier::Column::Id.eq(id));
+    if lock {
+        q = q.lock_exclusive();
+    }
+    q.one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("chantier".into()))
+}
+
+/// Facilitators of the territory, or the carrier for what it runs itself.
+fn may_run(actor: &Actor, c: &chantier::Model, carrier_too: bool) -> AppResult<()> {
+    if actor.facilitates(c.territory_id)
+        || (carrier_too && actor.is(Role::Siae) && actor.of_org(Some(c.carrier_id)))
+    {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+#[derive(Debug, InputObject)]
+pub struct CreateChantierInput {
+    pub territory_id: ID,
+    pub title: String,
+    pub kind: ChantierKind,
+    /// Structure porteuse: an insertion structure, or a public body (commune, CCAS).
+    pub carrier_id: ID,
+    /// Maître d'ouvrage.
+    pub owner_id: ID,
+    /// The urban-renewal operation (required for a chantier d'insertion rénovation).
+    pub operation_id: Option<ID>,
+    /// The market it is bought through (often an art. 30 market).
+    pub market_id: Option<ID>,
+    pub place: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    /// Places for participants at once.
+    pub capacity: i32,
+    /// Nature des activités, travaux-supports.
+    pub activities: String,
+    /// Reference of the decision allowing commercial revenue up to the derogation's share.
+    pub commercial_derogation: Option<String>,
+}
+
+pub async fn create(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: CreateChantierInput,
+) -> AppResult<chantier::Model> {
+    let territory = ids::decode(Kind::Territory, &input.territory_id, "territoryId")?;
+    let carrier_id = ids::decode(Kind::Organization, &input.carrier_id, "carrierId")?;
+    let owner_id = ids::decode(Kind::Organization, &input.owner_id, "ownerId")?;
+    let operation_id =
+        ids::decode_opt(Kind::Operation, input.operation_id.as_ref(), "operationId")?;
+    let market_id = ids::decode_opt(Kind::Market, input.market_id.as_ref(), "marketId")?;
+    let title = text::required("title", &input.title)?;
+    let place_name = text::required("place", &input.place)?;
+    let activities = text::required("activities", &input.activities)?;
+    let derogation = text::optional(
+        "commercialDerogation",
+        input.commercial_derogation.as_deref(),
+    )?;
+    crate::domain::placement::check_dates(input.start_date, Some(input.end_date))?;
+    if !(1..=500).contains(&input.capacity) {
+        return Err(AppError::bad_input(
+            "capacity",
+            format!("capacity : entre 1 et 500 places, reçu {}", input.capacity),
+        ));
+    }
+    if !actor.facilitates(territory) {
+        return Err(AppError::NotFound("territoire".into()));
+    }
+    let txn = ctx.db.begin_write().await?;
+    let carrier =
+        get::<organization::Entity, _>(&txn.txn, carrier_id, "structure porteuse").await?;
+    let carrier_kind = OrganizationKind::from_db(&carrier.kind);
+    let subtype = carrier.siae_subtype.as_deref().and_then(SiaeSubtype::parse);
+    let carrier_ok = match input.kind {
+        ChantierKind::Aci | ChantierKind::Renovation => {
+            carrier_kind == OrganizationKind::Buyer || subtype == Some(SiaeSubtype::Aci)
+        }
+        ChantierKind::ChantierEcole | ChantierKind::TrainingSite => matches!(
+            carrier_kind,
+            OrganizationKind::Siae | OrganizationKind::Buyer | OrganizationKind::Company
+        ),
+    };
+    if !carrier_ok {
+        return Err(AppError::bad_input(
+            "carrierId",
+            format!(
+                "carrierId : « {} » ne peut pas porter un chantier {} ; un ACI est porté par une structure conventionnée ACI ou une collectivité (wrong carrier)",
+                carrier.name, input.kind
+            ),
+        ));
+    }
+    expect_kind(&txn.txn, owner_id, "ownerId", &[OrganizationKind::Buyer]).await?;
+    if let Some(op) = operation_id {
+        let op = get::<operation::Entity, _>(&txn.txn, op, "opération").await?;
+        if op.territory_id != territory {
+            return Err(AppError::bad_input(
+                "operationId",
+                "operationId : l'opération est sur un autre territoire",
+            ));
+        }
+        let urban = matches!(
+            OperationKind::from_db(&op.kind),
+            OperationKind::Pru | OperationKind::Npnru
+        );
+        if input.kind == ChantierKind::Renovation && !urban {
+            return Err(AppError::bad_input(
+                "operationId",
+                "operationId : un chantier d'insertion rénovation se tient sur une opération de renouvellement urbain (PRU ou NPNRU)",
+            ));
+        }
+    } else if input.kind == ChantierKind::Renovation {
+        return Err(AppError::bad_input(
+            "operationId",
+            "operationId : un chantier d'insertion rénovation se rattache à son opération de renouvellement urbain (required)",
+        ));
+    }
+    if let Some(m) = market_id {
+        let m = get::<market::Entity, _>(&txn.txn, m, "marché").await?;
+        if m.territory_id != territory {
+            return Err(AppError::bad_input(
+                "marketId",
+                "marketId : le marché est sur un autre territoire",
+            ));
+        }
+        if let (Some(op), Some(mop)) = (operation_id, m.operation_id)
+            && op != mop
+        {
+            return Err(AppError::bad_input(
+                "marketId",
+                "marketId : le marché relève d'une autre opération",
+            ));
+        }
+    }
+    let row = chantier::ActiveModel {
+        id: Set(ctx.clock.new_id()),
+        territory_id: Set(territory),
+        search_text: Set(text::search_key(&[&title, &place_name])),
+        title: Set(title),
+        kind: Set(input.kind.as_str().to_string()),
+        carrier_id: Set(carrier_id),
+        owner_id: Set(owner_id),
+        operation_id: Set(operation_id),
+        market_id: Set(market_id),
+        place: Set(place_name),
+        start_date: Set(input.start_date),
+        end_date: Set(input.end_date),
+        capacity: Set(input.capacity),
+        activities: Set(activities),
+        status: Set(ChantierStatus::Project.as_str().to_string()),
+        commercial_derogation: Set(derogation),
+        created_at: Set(ctx.clock.now()),
+        created_by: Set(actor.label.clone()),
+    }
+    .insert(&txn.txn)
+    .await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "createChantier",
+        Kind::Chantier,
+        row.id,
+        Some(territory),
+        None,
+        Some(&audit::json(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+#[derive(Debug, InputObject)]
+pub struct AddSupervisorInput {
+    pub chantier_id: ID,
+    pub name: String,
+    /// Structure the supervisor belongs to.
+    pub organization_id: Option<ID>,
+    /// Hours of technical supervision (formation technique), e.g. "1200".
+    pub technical_hours: String,
+    /// Hours of socio-professional accompaniment.
+    pub socio_professional_hours: String,
+    /// Hours of theoretical training.
+    pub theory_training_hours: String,
+    /// Default: the chantier's start.
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+}
+
+fn hours_field(field: &'static str, raw: &str) -> AppResult<i64> {
+    let m = hours::parse_hours(field, raw)?;
+    if m < 0 {
+        return Err(AppError::bad_input(
+            field,
+            format!("{field} : des heures positives (must not be negative)"),
+        ));
+    }
+    Ok(m)
+}
+
+pub async fn add_supervisor(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: AddSupervisorInput,
+) -> AppResult<chantier_supervisor::Model> {
+    let chantier_id = ids::decode(Kind::Chantier, &input.chantier_id, "chantierId")?;
+    let org = ids::decode_opt(
+        Kind::Organization,
+        input.organization_id.as_ref(),
+        "organizationId",
+    )?;
+    let name = text::required("name", &input.name)?;
+    let technical = hours_field("technicalHours", &input.technical_hours)?;
+    let social = hours_field("socioProfessionalHours", &input.socio_professional_hours)?;
+    let theory = hours_field("theoryTrainingHours", &input.theory_training_hours)?;
+    let txn = ctx.db.begin_write().await?;
+    let c = load(&txn.txn, actor, chantier_id, true).await?;
+    may_run(actor, &c, true)?;
+    let start = input.start_date.unwrap_or(c.start_date);
+    crate::domain::placement::check_dates(start, input.end_date)?;
+    if start < c.start_date || start > c.end_date {
+        return Err(AppError::bad_input(
+            "startDate",
+            format!(
+                "startDate : hors des dates du chantier ({} – {})",
+                c.start_date, c.end_date
+            ),
+        ));
+    }
+    if let Some(o) = org {
+        get::<organization::Entity, _>(&txn.txn, o, "organisation").await?;
+    }
+    let row = chantier_supervisor::ActiveModel {
+        id: Set(ctx.clock.new_id()),
+        chantier_id: Set(c.id),
+        name: Set(name),
+        organization_id: Set(org),
+        technical_minutes: Set(technical),
+        socio_professional_minutes: Set(social),
+        theory_training_minutes: Set(theory),
+        start_date: Set(start),
+        end_date: Set(input.end_date),
+        created_at: Set(ctx.clock.now()),
+        created_by: Set(actor.label.clone()),
+    }
+    .insert(&txn.txn)
+    .await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "addChantierSupervisor",
+        Kind::Supervisor,
+        row.id,
+        Some(c.territory_id),
+        None,
+        Some(&audit::json(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+#[derive(Debug, InputObject)]
+pub struct BudgetLineInput {
+    pub category: BudgetCategory,
+    /// What the model budget asks to state ("Préciser"), e.g. the commune or the fund.
+    pub label: Option<String>,
+    pub amount_cents: i64,
+    /// Who pays, for a product line.
+    pub funder_id: Option<ID>,
+}
+
+#[derive(Debug, InputObject)]
+pub struct SetBudgetInput {
+    pub chantier_id: ID,
+    pub year: i32,
+    pub lines: Vec<BudgetLineInput>,
+}
+
+/// Records a new version of the chantier's budget for a year.
+pub async fn set_budget(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: SetBudgetInput,
+) -> AppResult<chantier_budget::Model> {
+    let chantier_id = ids::decode(Kind::Chantier, &input.chantier_id, "chantierId")?;
+    if input.lines.len() > 200 {
+        return Err(AppError::bad_input("lines", "lines : 200 lignes au plus"));
+    }
+    let mut lines = Vec::with_capacity(input.lines.len());
+    for (i, l) in input.lines.iter().enumerate() {
+        let funder = ids::decode_opt(
+            Kind::Organization,
+            l.funder_id.as_ref(),
+            &format!("lines[{i}].funderId"),
+        )?;
+        let label = text::optional("label", l.label.as_deref())?;
+        lines.push((l.category, label, l.amount_cents, funder));
+    }
+    let txn = ctx.db.begin_write().await?;
+    let c = load(&txn.txn, actor, chantier_id, true).await?;
+    may_run(actor, &c, true)?;
+    year_within(&c, input.year)?;
+    let params = set_at(
+        &txn.txn,
+        place(&c),
+        NaiveDate::from_ymd_opt(input.year, 1, 1).unwrap_or(c.start_date),
+    )
+    .await?;
+    let amounts: Vec<(BudgetCategory, i64)> = lines.iter().map(|(c, _, a, _)| (*c, *a)).collect();
+    let summary = rules::check_budget(&amounts, c.commercial_derogation.is_some(), &params)?;
+    let version = current_budget(&txn.txn, c.id, input.year)
+        .await?
+        .map_or(1, |b| b.version + 1);
+    let budget = chantier_budget::ActiveModel {
+        id: Set(ctx.clock.new_id()),
+        chantier_id: Set(c.id),
+        year: Set(input.year),
+        version: Set(version),
+        charges_cents: Set(summary.charges),
+        products_cents: Set(summary.products),
+        equipment_cents: Set(summary.equipment),
+        commercial_share_bp: Set(summary.commercial_share_bp as i32),
+        unforeseen_share_bp: Set(summary.unforeseen_share_bp as i32),
+        warnings: Set(summary.warnings.join("\n")),
+        created_at: Set(ctx.clock.now()),
+        created_by: Set(actor.label.clone()),
+    }
+    .insert(&txn.txn)
+    .await?;
+    let rows: Vec<budget_line::ActiveModel> = lines
+        .into_iter()
+        .enumerate()
+        .map(
+            |(i, (category, label, amount, funder))| budget_line::ActiveModel {
+                id: Set(ctx.clock.new_id()),
+                budget_id: Set(budget.id),
+                position: Set(i as i32),
+                category: Set(category.as_str().to_string()),
+                label: Set(label),
+                amount_cents: Set(amount),
+                funder_id: Set(funder),
+            },
+        )
+        .collect();
+    budget_line::Entity::insert_many(rows)
+        .exec(&txn.txn)
+        .await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "setChantierBudget",
+        Kind::Budget,
+        budget.id,
+        Some(c.territory_id),
+        None,
+        Some(&audit::json(&budget)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(budget)
+}
+
+fn year_within(c: &chantier::Model, year: i32) -> AppResult<()> {
+    if year < c.start_date.year() || year > c.end_date.year() {
+        return Err(AppError::bad_input(
+            "year",
+            format!(
+                "year : le chantier court de {} à {} (outside the chantier's years)",
+                c.start_date.year(),
+                c.end_date.year()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The latest version of a year's budget.
+pub async fn current_budget<C: ConnectionTrait>(
+    conn: &C,
+    chantier: Uuid,
+    year: i32,
+) -> AppResult<Option<chantier_budget::Model>> {
+    Ok(chantier_budget::Entity::find()
+        .filter(chantier_budget::Column::ChantierId.eq(chantier))
+        .filter(chantier_budget::Column::Year.eq(year))
+        .order_by_desc(chantier_budget::Column::Version)
+        .one(conn)
+        .await?)
+}
+
+#[derive(Debug, InputObject)]
+pub struct AddFundingLineInput {
+    pub chantier_id: ID,
+    pub funder_id: Option<ID>,
+    pub funder_category: FunderCategory,
+    pub purpose: FundingPurpose,
+    pub year: i32,
+    pub amount_cents: i64,
+}
+
+fn as_line(l: &funding_line::Model) -> Line {
+    Line {
+        funder: FunderCategory::from_db(&l.funder_category),
+        purpose: FundingPurpose::from_db(&l.purpose),
+        year: l.year,
+        amount: l.amount_cents,
+    }
+}
+
+pub async fn add_funding(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: AddFundingLineInput,
+) -> AppResult<funding_line::Model> {
+    let chantier_id = ids::decode(Kind::Chantier, &input.chantier_id, "chantierId")?;
+    let funder = ids::decode_opt(Kind::Organization, input.funder_id.as_ref(), "funderId")?;
+    let txn = ctx.db.begin_write().await?;
+    let c = load(&txn.txn, actor, chantier_id, true).await?;
+    may_run(actor, &c, false)?;
+    if let Some(f) = funder {
+        expect_kind(
+            &txn.txn,
+            f,
+            "funderId",
+            &[OrganizationKind::Funder, OrganizationKind::Buyer],
+        )
+        .await?;
+    }
+    // The carrier's cap spans its chantiers: take the carrier too, so two lines cannot race.
+    organization::Entity::find_by_id(c.carrier_id)
+        .lock_exclusive()
+        .one(&txn.txn)
+        .await?;
+    let active = |q: sea_orm::Select<funding_line::Entity>| {
+        q.filter(funding_line::Column::Status.eq(FundingStatus::Active.as_str()))
+    };
+    let lines: Vec<Line> = active(funding_line::Entity::find())
+        .filter(funding_line::Column::ChantierId.eq(c.id))
+        .all(&txn.txn)
+        .await?
+        .iter()
+        .map(as_line)
+        .collect();
+    let siblings = sea_orm::sea_query::Query::select()
+        .column(chantier::Column::Id)
+        .from(chantier::Entity)
+        .and_where(chantier::Column::CarrierId.eq(c.carrier_id))
+        .and_where(chantier::Column::Id.ne(c.id))
+        .to_owned();
+    let carrier_lines: Vec<Line> = active(funding_line::Entity::find())
+        .filter(funding_line::Column::ChantierId.in_subquery(siblings))
+        .filter(funding_line::Column::Purpose.eq(FundingPurpose::Accompaniment.as_str()))
+        .all(&txn.txn)
+        .await?
+        .iter()
+        .map(as_line)
+        .collect();
+    let equipment = current_budget(&txn.txn, c.id, input.year)
+        .await?
+        .map_or(0, |b| b.equipment_cents);
+    let params = set_at(
+        &txn.txn,
+        place(&c),
+        NaiveDate::from_ymd_opt(input.year, 1, 1).unwrap_or(c.start_date),
+    )
+    .await?;
+    let new = Line {
+        funder: input.funder_category,
+        purpose: input.purpose,
+        year: input.year,
+        amount: input.amount_cents,
+    };
+    let facts = FundedChantier {
+        kind: ChantierKind::from_db(&c.kind),
+        first_year: c.start_date.year(),
+        last_year: c.end_date.year(),
+        capacity: i64::from(c.capacity),
+        equipment,
+    };
+    rules::check_funding(new, facts, &lines, &carrier_lines, &params)?;
+    let row = funding_line::ActiveModel {
+        id: Set(ctx.clock.new_id()),
+        chantier_id: Set(c.id),
+        funder_id: Set(funder),
+        funder_category: Set(input.funder_category.as_str().to_string()),
+        purpose: Set(input.purpose.as_str().to_string()),
+        year: Set(input.year),
+        amount_cents: Set(input.amount_cents),
+        status: Set(FundingStatus::Active.as_str().to_string()),
+        cancel_reason: Set(None),
+        created_at: Set(ctx.clock.now()),
+        created_by: Set(actor.label.clone()),
+    }
+    .insert(&txn.txn)
+    .await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "addFundingLine",
+        Kind::FundingLine,
+        row.id,
+        Some(c.territory_id),
+        None,
+        Some(&audit::json(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Cancels a line (it stays, with the reason); a new amount is a new line.
+pub async fn cancel_funding(
+    ctx: &Ctx,
+    actor: &Actor,
+    line_id: &ID,
+    reason: &str,
+) -> AppResult<funding_line::Model> {
+    let id = ids::decode(Kind::FundingLine, line_id, "fundingLineId")?;
+    let reason = text::required("reason", reason)?;
+    let txn = ctx.db.begin_write().await?;
+    let line = get::<funding_line::Entity, _>(&txn.txn, id, "ligne de financement").await?;
+    let c = load(&txn.txn, actor, line.chantier_id, true).await?;
+    may_run(actor, &c, false)?;
+    if line.status == FundingStatus::Cancelled.as_str() {
+        return Err(AppError::Conflict(
+            "cette ligne de financement est déjà annulée (already cancelled)".into(),
+        ));
+    }
+    let mut active: funding_line::ActiveModel = line.clone().into();
+    active.status = Set(FundingStatus::Cancelled.as_str().to_string());
+    active.cancel_reason = Set(Some(reason));
+    let row = active.update(&txn.txn).await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "cancelFundingLine",
+        Kind::FundingLine,
+        row.id,
+        Some(c.territory_id),
+        Some(&audit::json(&line)),
+        Some(&audit::json(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+#[derive(Debug, Default, InputObject)]
+pub struct ChantierFilter {
+    pub territory_id: Option<ID>,
+    pub kind: Option<ChantierKind>,
+    pub status: Option<ChantierStatus>,
+    pub operation_id: Option<ID>,
+    /// Words of the title or place, accents and case ignored.
+    pub search: Option<String>,
+}
+
+pub async fn list(
+    ctx: &Ctx,
+    actor: &Actor,
+    filter: ChantierFilter,
+    args: PageArgs,
+) -> AppResult<Page<chantier::Model>> {
+    let mut select = chantier::Entity::find().filter(scope::chantiers(actor)?);
+    if let Some(t) = ids::decode_opt(
+        Kind::Territory,
+        filter.territory_id.as_ref(),
+        "filter.territoryId",
+    )? {
+        select = select.filter(chantier::Column::TerritoryId.eq(t));
+    }
+    if let Some(o) = ids::decode_opt(
+        Kind::Operation,
+        filter.operation_id.as_ref(),
+        "filter.operationId",
+    )? {
+        select = select.filter(chantier::Column::OperationId.eq(o));
+    }
+    if let Some(k) = filter.kind {
+        select = select.filter(chantier::Column::Kind.eq(k.as_str()));
+    }
+    if let Some(s) = filter.status {
+        select = select.filter(chantier::Column::Status.eq(s.as_str()));
+    }
+    if let Some(s) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
+        select = select.filter(page::matches(chantier::Column::SearchText, s));
+    }
+    page::fetch(&ctx.db.conn, select, chantier::Column::Id, &args).await
+}
