@@ -209,8 +209,81 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             q(CORRECT),
             json!({"i": {"entryId": entry, "hours": format!("{}", 20 + n), "reason": "x"}}),
         ),
+        "parameters" => (
+            q("query($t: ID) { parameters(territoryId: $t) { key value } }"),
+            json!({"t": t}),
+        ),
+        "parameterChanges" => (
+            q("query($t: ID!) { parameterChanges(territoryId: $t) { edges { cursor } } }"),
+            json!({"t": t}),
+        ),
+        "chantiers" => (q("{ chantiers { edges { cursor } } }"), json!({})),
+        "exitStatistics" => (
+            q(
+                "query($t: ID) { exitStatistics(input: {territoryId: $t, from: \"2026-01-01\", to: \"2026-12-31\"}) { targetBp } }",
+            ),
+            json!({"t": t}),
+        ),
+        "setParameter" => (
+            q(
+                "mutation($t: ID) { setParameter(input: {key: SUPERVISION_RATIO, territoryId: $t, value: \"10\", reason: \"charte\"}) { id } }",
+            ),
+            json!({"t": t}),
+        ),
+        "createChantier" => (
+            q("mutation($i: CreateChantierInput!) { createChantier(input: $i) { id } }"),
+            json!({"i": {"territoryId": t, "title": format!("Chantier {n}"), "kind": "ACI", "carrierId": w.aci, "ownerId": w.buyer, "place": "Le Port", "startDate": "2026-01-01", "endDate": "2026-12-31", "capacity": 12, "activities": "Maçonnerie"}}),
+        ),
+        "addChantierSupervisor" => (
+            q("mutation($i: AddSupervisorInput!) { addChantierSupervisor(input: $i) { id } }"),
+            json!({"i": {"chantierId": ghost(passerelle::ids::Kind::Chantier), "name": "Paul", "technicalHours": "10", "socioProfessionalHours": "0", "theoryTrainingHours": "0"}}),
+        ),
+        "setChantierBudget" => (
+            q("mutation($i: SetBudgetInput!) { setChantierBudget(input: $i) { id } }"),
+            json!({"i": {"chantierId": ghost(passerelle::ids::Kind::Chantier), "year": 2026, "lines": []}}),
+        ),
+        "addFundingLine" => (
+            q("mutation($i: AddFundingLineInput!) { addFundingLine(input: $i) { id } }"),
+            json!({"i": {"chantierId": ghost(passerelle::ids::Kind::Chantier), "funderCategory": "STATE", "purpose": "ACCOMPANIMENT", "year": 2026, "amountCents": 100}}),
+        ),
+        "cancelFundingLine" => (
+            q("mutation($l: ID!) { cancelFundingLine(fundingLineId: $l, reason: \"x\") { id } }"),
+            json!({"l": ghost(passerelle::ids::Kind::FundingLine)}),
+        ),
+        "recordEligibility" => (
+            q("mutation($i: RecordEligibilityInput!) { recordEligibility(input: $i) { id } }"),
+            json!({"i": {"participantId": w.participant, "scheme": "CLAUSE", "attesterKind": "FACILITATOR", "proofs": [{"criterion": "RSA", "proofKind": "BENEFIT_CERTIFICATE", "proofDate": "2026-11-01"}]}}),
+        ),
+        "issuePassIae" => (
+            q("mutation($i: IssuePassInput!) { issuePassIae(input: $i) { id } }"),
+            json!({"i": {"participantId": w.participant, "startDate": "2026-11-01"}}),
+        ),
+        "extendPassIae" => (
+            q("mutation($p: ID!) { extendPassIae(passId: $p, reason: \"formation\") { id } }"),
+            json!({"p": ghost(passerelle::ids::Kind::PassIae)}),
+        ),
+        "recordImmersion" => (
+            q("mutation($i: RecordImmersionInput!) { recordImmersion(input: $i) { id } }"),
+            json!({"i": {"placementId": w.placement, "hostName": "Boulangerie", "startDate": "2026-03-02", "endDate": "2026-03-03"}}),
+        ),
+        "extendPlacement" => (
+            q("mutation($i: ExtendPlacementInput!) { extendPlacement(input: $i) { id } }"),
+            json!({"i": {"placementId": ghost(passerelle::ids::Kind::Placement), "endDate": "2027-01-31", "reason": "renouvellement"}}),
+        ),
+        "endPlacement" => (
+            q("mutation($i: EndPlacementInput!) { endPlacement(input: $i) { outcome } }"),
+            json!({"i": {"placementId": ghost(passerelle::ids::Kind::Placement), "exitDate": "2026-10-31", "outcome": "CDI"}}),
+        ),
+        "recordExitFollowUp" => (
+            q("mutation($i: ExitFollowUpInput!) { recordExitFollowUp(input: $i) { outcome } }"),
+            json!({"i": {"placementId": ghost(passerelle::ids::Kind::Placement), "observedOn": "2026-10-31", "outcome": "CDI"}}),
+        ),
         _ => return None,
     })
+}
+
+fn ghost(kind: passerelle::ids::Kind) -> String {
+    passerelle::ids::encode(kind, uuid::Uuid::now_v7()).to_string()
 }
 
 fn code(resp: &Value) -> Option<String> {

@@ -397,7 +397,7 @@ async fn placement_rules(app: &TestApp) {
     let w = app.world().await;
     let p = app.participant(&w.territory, "Grondin").await;
     let base = json!({"participantId": p, "marketId": w.market, "lotId": w.lot, "modality": "DIRECT_HIRE",
-        "employerId": w.company, "contractType": "CDDI", "startDate": "2026-03-01", "endDate": "2026-09-30", "weeklyHours": "35"});
+        "employerId": w.company, "contractType": "CDD", "startDate": "2026-03-01", "endDate": "2026-09-30", "weeklyHours": "35"});
     let with = |k: &str, v: serde_json::Value| {
         let mut i = base.clone();
         i[k] = v;
@@ -425,9 +425,12 @@ async fn placement_rules(app: &TestApp) {
     }
     app.ok(CREATE_PLACEMENT, with("weeklyHours", json!("48")))
         .await;
-    app.ok(CREATE_PLACEMENT, json!({"i": {"participantId": p, "marketId": w.market, "modality": "SUBCONTRACTING",
-        "employerId": w.aci, "contractType": "CDDI", "startDate": "2026-03-01", "weeklyHours": "26"}})).await;
-    app.ok(CREATE_PLACEMENT, json!({"i": {"participantId": p, "marketId": w.market, "modality": "MADE_AVAILABLE",
+    // Others: the first already works 48 hours a week.
+    let p2 = app.participant(&w.territory, "Hoarau").await;
+    let p3 = app.participant(&w.territory, "Técher").await;
+    app.ok(CREATE_PLACEMENT, json!({"i": {"participantId": p2, "marketId": w.market, "modality": "SUBCONTRACTING",
+        "employerId": w.aci, "contractType": "CDD", "startDate": "2026-03-01", "weeklyHours": "26"}})).await;
+    app.ok(CREATE_PLACEMENT, json!({"i": {"participantId": p3, "marketId": w.market, "modality": "MADE_AVAILABLE",
         "employerId": w.etti, "contractType": "INSERTION_INTERIM", "startDate": "2026-03-01", "weeklyHours": "20"}})).await;
     // A cancelled market takes nobody.
     app.ok(

@@ -7,6 +7,7 @@ use chrono::{Datelike, Months, NaiveDate};
 
 use super::Ctx;
 use super::auth::CreateUserInput;
+use super::eligibility::{ProofInput, RecordEligibilityInput};
 use super::ledger::{CorrectHoursInput, RecordHoursInput, ReviewHoursInput};
 use super::market::{CreateMarketInput, LotInput, SetHourTargetInput, TransitionMarketInput};
 use super::operation::CreateOperationInput;
@@ -499,7 +500,9 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         ),
     ];
     let mut participant_ids = Vec::new();
+    let mut prescribers = Vec::new();
     for (first, last, born, sex, level, qpv, publics, territory, prescriber) in people {
+        prescribers.push(prescriber.clone());
         let p = super::participant::create(
             ctx,
             &system,
@@ -637,6 +640,33 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         placements.into_iter().enumerate()
     {
         let (market_id, lots) = &market_ids[m];
+        if contract == ContractType::Cddi {
+            // A CDDI needs an IAE eligibility: a prescriber's diagnostic before the hire.
+            let structure = if *employer == ei_976 {
+                SiaeSubtype::Ei
+            } else {
+                SiaeSubtype::Aci
+            };
+            super::eligibility::record(
+                ctx,
+                &system,
+                RecordEligibilityInput {
+                    participant_id: participant_ids[person].clone(),
+                    scheme: EligibilityScheme::Iae,
+                    attester_kind: AttesterKind::Prescriber,
+                    attester_id: Some(prescribers[person].clone()),
+                    structure_kind: Some(structure),
+                    checked_on: Some(months_ago(7)),
+                    proofs: vec![ProofInput {
+                        criterion: Criterion::VeryLongTermUnemployed,
+                        proof_kind: ProofKind::JobseekerCertificate,
+                        proof_date: months_ago(8),
+                        reference: None,
+                    }],
+                },
+            )
+            .await?;
+        }
         let pl = super::placement::create(
             ctx,
             &system,

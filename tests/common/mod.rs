@@ -350,7 +350,7 @@ impl TestApp {
             .ok(
                 CREATE_PLACEMENT,
                 json!({"i": {"participantId": participant, "marketId": market, "lotId": lot,
-                    "modality": modality, "employerId": employer, "contractType": "CDDI",
+                    "modality": modality, "employerId": employer, "contractType": "CDD",
                     "startDate": "2026-02-01", "endDate": "2026-12-31", "weeklyHours": "26"}}),
             )
             .await;
