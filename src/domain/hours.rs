@@ -83,7 +83,7 @@ pub fn format_hours(minutes: i64) -> String {
 pub fn format_hm(minutes: i64) -> String {
     let sign = if minutes < 0 { "-" } else { "" };
     let m = minutes.unsigned_abs();
-    if m % 60 == 0 {
+    if m.is_multiple_of(60) {
         format!("{sign}{}", m / 60)
     } else {
         format!("{sign}{}:{:02}", m / 60, m % 60)

@@ -508,7 +508,7 @@ pub fn parse(def: &ParamDef, raw: &str) -> RuleResult<ParamValue> {
         U::TimeOfDay => {
             let v = t.split_once(':').and_then(|(h, m)| {
                 let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-                (m < 60 && m >= 0 && h >= 0 && m.to_string().len() <= 2).then_some(h * 60 + m)
+                ((0..60).contains(&m) && h >= 0).then_some(h * 60 + m)
             });
             ParamValue::Int(one(v, "une heure HH:MM, ex. 09:00")?)
         }

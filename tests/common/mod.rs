@@ -206,6 +206,23 @@ impl TestApp {
         (code, field)
     }
 
+    /// Runs a query that must be refused by a numeric rule; `(field, rule, limit, value)`.
+    pub async fn breach(&self, query: &str, vars: Value) -> (String, String, String, String) {
+        let resp = self.run(query, vars).await;
+        let ext = &resp["errors"][0]["extensions"];
+        assert_eq!(
+            ext["code"], "BAD_USER_INPUT",
+            "expected a refusal, got {resp:#}"
+        );
+        let s = |k: &str| {
+            ext[k]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {k} in {resp:#}"))
+                .to_string()
+        };
+        (s("field"), s("rule"), s("limit"), s("value"))
+    }
+
     pub fn reset_statements(&self) {
         self.statements.store(0, Ordering::SeqCst);
     }
