@@ -350,6 +350,17 @@ async fn renovation_chantier_from_set_up_to_exit(app: &TestApp) {
         param_of(&stats["parametersUsed"], "DYNAMIC_EXIT_TARGET")["level"],
         "NATIONAL"
     );
+    // The same exits seen from the art. 30 market, and from the territory.
+    for scope in [
+        json!({"marketId": s.market}),
+        json!({"territoryId": s.w.territory}),
+    ] {
+        let mut i = scope.clone();
+        i["from"] = json!("2026-01-01");
+        i["to"] = json!("2026-12-31");
+        let by = app.ok(EXIT_STATS, json!({"i": i})).await;
+        assert_eq!(by["exitStatistics"]["atExit"]["total"], 3, "{scope}");
+    }
     // The territory raises its target to the PACA level: the same exits now miss it.
     app.ok(SET_PARAM, json!({"i": {"key": "DYNAMIC_EXIT_TARGET", "territoryId": s.w.territory, "value": "66.67", "reason": "objectif régional"}})).await;
     let stats = app
