@@ -213,6 +213,22 @@ async fn parameters_are_dated_scoped_and_validated(app: &TestApp) {
         ),
         (Some("12.5"), Some("MARKET"))
     );
+    // The calibrage proposal takes the rate in force for the market when none is given:
+    // 1 000 000 € × 50 % × 12.5 % ÷ 30 €/h = 2 083 h.
+    let market = w.market.clone();
+    let target = |expected: f64| {
+        let market = market.clone();
+        async move {
+            let data = app
+            .ok(
+                "mutation($i: SetHourTargetInput!) { setMarketHourTarget(input: $i) { hoursTarget } }",
+                json!({"i": {"marketId": market, "labourShareBp": 5000}}),
+            )
+            .await;
+            assert_eq!(data["setMarketHourTarget"]["hoursTarget"], expected);
+        }
+    };
+    target(2083.0).await;
     app.ok(SET_PARAM, json!({"i": {"key": "CALIBRATION_INSERTION_RATE", "marketId": w.market, "value": null, "reason": "fin du pilote"}})).await;
     let on_market = app.ok(PARAMS, json!({"m": w.market})).await;
     assert_eq!(
@@ -222,6 +238,8 @@ async fn parameters_are_dated_scoped_and_validated(app: &TestApp) {
         ),
         (Some("7"), Some("TERRITORY"))
     );
+    // Back to the territory's 7 %: 1 167 h.
+    target(1167.0).await;
     // Every change stays, with who and why.
     let changes = app
         .ok(

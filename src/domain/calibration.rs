@@ -12,10 +12,6 @@ pub struct CalibrationInput {
     pub hourly_cost_cents: i64,
 }
 
-/// National defaults from DOMAIN.md (parameters per territory come with the parameter set).
-pub const DEFAULT_INSERTION_RATE_BP: i32 = 500;
-pub const DEFAULT_HOURLY_COST_CENTS: i64 = 3_000;
-
 /// Checks the inputs and returns the proposal in minutes, rounded to the nearest whole hour
 /// (how buyers write targets; DOMAIN.md's example gives 833 h).
 pub fn propose(input: CalibrationInput) -> RuleResult<i64> {

@@ -11,6 +11,7 @@ use super::loaders::{ById, LotsOf, TotalsOf, loader, one, opt};
 use super::party::{Operation, Organization, Territory};
 use crate::domain::calibration::{self, CalibrationInput};
 use crate::domain::hours::format_hours;
+use crate::domain::params::{ParamKey, default_value};
 use crate::domain::{AnruCategory, ClauseKind, MarketStatus, Modality, TargetSource};
 use crate::ids::{self, Kind};
 use crate::service;
@@ -416,8 +417,11 @@ impl MarketQuery {
         let input = CalibrationInput {
             amount_cents,
             labour_share_bp,
-            insertion_rate_bp: insertion_rate_bp.unwrap_or(calibration::DEFAULT_INSERTION_RATE_BP),
-            hourly_cost_cents: hourly_cost_cents.unwrap_or(calibration::DEFAULT_HOURLY_COST_CENTS),
+            // National defaults: a market's own values apply when its target is set.
+            insertion_rate_bp: insertion_rate_bp
+                .unwrap_or(default_value(ParamKey::CalibrationInsertionRate).int() as i32),
+            hourly_cost_cents: hourly_cost_cents
+                .unwrap_or(default_value(ParamKey::CalibrationHourlyCost).int()),
         };
         let proposed = calibration::propose(input).map_err(crate::error::AppError::from)?;
         Ok(Calibration {

@@ -14,6 +14,7 @@ use super::{Ctx, audit, get, organization::expect_kind, scope};
 use crate::domain::auth::{Actor, Role};
 use crate::domain::calibration::{self, CalibrationInput};
 use crate::domain::lifecycle::{self, MarketFacts};
+use crate::domain::params::ParamKey;
 use crate::domain::{
     AnruCategory, ClauseKind, MarketStatus, OrganizationKind, TargetSource, hours, text,
 };
@@ -61,9 +62,9 @@ pub struct SetHourTargetInput {
     pub market_id: ID,
     /// Share of the amount that is labour, in basis points (50 % = 5000).
     pub labour_share_bp: i32,
-    /// Insertion rate, in basis points (default 500 = 5 %).
+    /// Insertion rate, in basis points (default: CALIBRATION_INSERTION_RATE in force for the market).
     pub insertion_rate_bp: Option<i32>,
-    /// Loaded hourly cost in cents (default 3000 = 30 €/h).
+    /// Loaded hourly cost in cents (default: CALIBRATION_HOURLY_COST in force for the market).
     pub hourly_cost_cents: Option<i64>,
     /// Hours that replace the proposal; absent, the proposal is accepted.
     pub override_hours: Option<String>,
@@ -381,15 +382,19 @@ pub async fn set_hour_target(
     let txn = ctx.db.begin_write().await?;
     let market = load_for_write(&txn.txn, actor, market_id, true).await?;
     let before = audit::json(&market);
+    // Unless given, the rate and cost in force for this market (territory, operation, market).
+    let today = super::territory::today(ctx, &txn.txn, market.territory_id).await?;
+    let params =
+        super::params::set_at(&txn.txn, super::params::Place::of_market(&market), today).await?;
     let calib = CalibrationInput {
         amount_cents: market.amount_cents,
         labour_share_bp: input.labour_share_bp,
         insertion_rate_bp: input
             .insertion_rate_bp
-            .unwrap_or(calibration::DEFAULT_INSERTION_RATE_BP),
+            .unwrap_or(params.int(ParamKey::CalibrationInsertionRate) as i32),
         hourly_cost_cents: input
             .hourly_cost_cents
-            .unwrap_or(calibration::DEFAULT_HOURLY_COST_CENTS),
+            .unwrap_or(params.int(ParamKey::CalibrationHourlyCost)),
     };
     let proposed = calibration::propose(calib)?;
     let (target, source) = match override_minutes {

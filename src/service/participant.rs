@@ -273,9 +273,6 @@ pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participa
 /// Shown instead of a name after anonymization.
 pub const ANONYMIZED: &str = "ANONYMISÉ";
 
-/// Default retention after the last exit (DOMAIN.md section 9).
-pub const DEFAULT_RETENTION_YEARS: u32 = 5;
-
 /// People of the actor's territories whose last placement ended more than `years` ago (or who
 /// never had one and were registered that long ago), not yet anonymized.
 pub async fn due_for_anonymization(
@@ -286,17 +283,24 @@ pub async fn due_for_anonymization(
     if !actor.any_of(&[Role::Facilitator]) {
         return Err(AppError::Forbidden);
     }
-    let years = years.unwrap_or(DEFAULT_RETENTION_YEARS as i32);
-    if !(1..=50).contains(&years) {
+    if years.is_some_and(|y| !(1..=50).contains(&y)) {
         return Err(AppError::bad_input(
             "retentionYears",
             "retentionYears : entre 1 et 50 ans",
         ));
     }
     let today = ctx.clock.now().date_naive();
-    let cutoff = today
-        .checked_sub_months(chrono::Months::new(12 * years as u32))
-        .unwrap_or(today);
+    // Each territory keeps data for its own RETENTION_YEARS unless the caller asks otherwise.
+    let mut cutoffs = std::collections::HashMap::new();
+    for t in &actor.territories {
+        let y = match years {
+            Some(y) => i64::from(y),
+            None => super::params::set_at(&ctx.db.conn, super::params::Place::territory(*t), today)
+                .await?
+                .int(crate::domain::params::ParamKey::RetentionYears),
+        };
+        cutoffs.insert(*t, crate::domain::dates::add_months(today, -12 * y));
+    }
     let people = participant::Entity::find()
         .filter(scope::participants(actor)?)
         .filter(participant::Column::AnonymizedAt.is_null())
@@ -310,6 +314,9 @@ pub async fn due_for_anonymization(
     Ok(people
         .into_iter()
         .filter(|p| {
+            let Some(&cutoff) = cutoffs.get(&p.territory_id) else {
+                return false;
+            };
             let mine: Vec<&placement::Model> = placements
                 .iter()
                 .filter(|pl| pl.participant_id == p.id)
