@@ -16,6 +16,7 @@ db_tests!(
     eligibility_proofs_levels_and_pass_iae,
     cddi_length_hours_and_derogations,
     supervision_ratio_and_immersions,
+    chantiers_are_seen_by_those_who_run_own_or_fund_them,
 );
 
 const SET_PARAM: &str = "mutation($i: SetParameterInput!) { setParameter(input: $i) { id key level value effectiveFrom } }";
@@ -989,4 +990,95 @@ async fn supervision_ratio_and_immersions(app: &TestApp) {
     assert_eq!(listed["node"]["immersions"].as_array().unwrap().len(), 2);
     // Time passes: the clock is what rules read.
     app.clock.advance(Duration::days(1));
+}
+
+async fn chantiers_are_seen_by_those_who_run_own_or_fund_them(app: &TestApp) {
+    use passerelle::domain::auth::Role;
+    let s = site(app, 12).await;
+    let funder = app.org("DDETS 974", "FUNDER", None, &s.w.territory).await;
+    let other_funder = app.org("Région", "FUNDER", None, &s.w.territory).await;
+    app.ok(
+        FUNDING,
+        json!({"i": {"chantierId": s.chantier, "funderId": funder, "funderCategory": "STATE",
+        "purpose": "ACCOMPANIMENT", "year": 2026, "amountCents": 1_000_000}}),
+    )
+    .await;
+    let elsewhere = app.territory("976-X").await;
+    let fac = app
+        .user("fac@t.fr", Role::Facilitator, None, &[&s.w.territory])
+        .await;
+    let fac_far = app
+        .user("far@t.fr", Role::Facilitator, None, &[&elsewhere])
+        .await;
+    let carrier = app.user("aci@t.fr", Role::Siae, Some(&s.w.aci), &[]).await;
+    let owner = app
+        .user("ville@t.fr", Role::Buyer, Some(&s.w.buyer), &[])
+        .await;
+    let funds = app
+        .user("ddets@t.fr", Role::Funder, Some(&funder), &[])
+        .await;
+    let not_funds = app
+        .user("region@t.fr", Role::Funder, Some(&other_funder), &[])
+        .await;
+    let node = "query($id: ID!) { node(id: $id) { ... on Chantier { title } } }";
+    for (who, sees) in [
+        (&fac, true),
+        (&fac_far, false),
+        (&carrier, true),
+        (&owner, true),
+        (&funds, true),
+        (&not_funds, false),
+    ] {
+        let resp = app
+            .run_as(Some(who.clone()), node, json!({"id": s.chantier}))
+            .await;
+        assert_eq!(
+            resp["data"]["node"].is_null(),
+            !sees,
+            "{}: {resp}",
+            who.label
+        );
+        let list = app
+            .run_as(
+                Some(who.clone()),
+                "{ chantiers { edges { cursor } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            list["data"]["chantiers"]["edges"].as_array().unwrap().len(),
+            usize::from(sees),
+            "{}",
+            who.label
+        );
+    }
+    // The carrier staffs and budgets its chantier; another structure cannot even see it.
+    let sup = json!({"i": {"chantierId": s.chantier, "name": "Lucie", "technicalHours": "100",
+        "socioProfessionalHours": "0", "theoryTrainingHours": "0"}});
+    let resp = app
+        .run_as(Some(carrier.clone()), SUPERVISOR, sup.clone())
+        .await;
+    assert!(resp.get("errors").is_none(), "{resp}");
+    let other_aci = app
+        .org("ACI Lontan", "SIAE", Some("ACI"), &s.w.territory)
+        .await;
+    let stranger = app
+        .user("lontan@t.fr", Role::Siae, Some(&other_aci), &[])
+        .await;
+    let resp = app.run_as(Some(stranger), SUPERVISOR, sup.clone()).await;
+    assert_eq!(resp["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    let resp = app.run_as(Some(fac_far), SUPERVISOR, sup).await;
+    assert_eq!(resp["errors"][0]["extensions"]["code"], "NOT_FOUND");
+    // Eligibility criteria are for facilitators of the territory only.
+    let p = person(
+        app,
+        &s.w.territory,
+        "Sensible",
+        "2000-01-01",
+        json!(["RSA"]),
+    )
+    .await;
+    let q = "query($id: ID!) { node(id: $id) { ... on Participant { eligibilities { scheme } } } }";
+    let resp = app.run_as(Some(fac), q, json!({"id": p})).await;
+    assert!(resp.get("errors").is_none(), "{resp}");
 }
