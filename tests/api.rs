@@ -158,6 +158,22 @@ async fn demo_sample_is_complete(app: &TestApp) {
         .collect();
     assert_eq!(zones, ["Indian/Reunion", "Indian/Mayotte"]);
     assert_eq!(d["operations"]["edges"][0]["node"]["kind"], "PRU");
+    // A chantier d'insertion rénovation of the PRU, staffed, budgeted and funded.
+    let c = app
+        .ok(
+            "{ chantiers { edges { node { kind market { clause { kind } } supervisors { name } fundingLines { purpose amountCents } } } } }",
+            json!({}),
+        )
+        .await;
+    let chantier = &c["chantiers"]["edges"][0]["node"];
+    assert_eq!(chantier["kind"], "RENOVATION");
+    assert_eq!(
+        chantier["market"]["clause"]["kind"],
+        "INSERTION_SERVICE_MARKET"
+    );
+    assert_eq!(chantier["supervisors"].as_array().unwrap().len(), 1);
+    assert_eq!(chantier["fundingLines"].as_array().unwrap().len(), 4);
+    assert_eq!(app.count("chantier_budget").await, 1);
     let markets = d["markets"]["edges"].as_array().unwrap();
     let mut kinds: Vec<&str> = markets
         .iter()

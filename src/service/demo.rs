@@ -7,6 +7,9 @@ use chrono::{Datelike, Months, NaiveDate};
 
 use super::Ctx;
 use super::auth::CreateUserInput;
+use super::chantier::{
+    AddFundingLineInput, AddSupervisorInput, BudgetLineInput, CreateChantierInput, SetBudgetInput,
+};
 use super::eligibility::{ProofInput, RecordEligibilityInput};
 use super::ledger::{CorrectHoursInput, RecordHoursInput, ReviewHoursInput};
 use super::market::{CreateMarketInput, LotInput, SetHourTargetInput, TransitionMarketInput};
@@ -764,6 +767,124 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         .await?;
     }
     // One account per role, all with DEMO_PASSWORD.
+    // A chantier d'insertion rénovation of the PRU, bought through the art. 30 market, carried by
+    // the ACI: supervised, budgeted and funded within the caps.
+    let start = months_ago(6);
+    let chantier = super::chantier::create(
+        ctx,
+        &system,
+        CreateChantierInput {
+            territory_id: mayotte.clone(),
+            title: "Chantier d'insertion rénovation – halls et espaces extérieurs".into(),
+            kind: ChantierKind::Renovation,
+            carrier_id: aci_976.clone(),
+            owner_id: mamoudzou.clone(),
+            operation_id: Some(pru.clone()),
+            market_id: Some(market_ids[1].0.clone()),
+            place: "M'Gombani, Mamoudzou".into(),
+            start_date: start,
+            end_date: this_month
+                .checked_add_months(Months::new(18))
+                .expect("date"),
+            capacity: 12,
+            activities: "Peinture des halls, aménagements paysagers, petite maçonnerie".into(),
+            commercial_derogation: None,
+        },
+    )
+    .await?;
+    let chantier_id = encode(Kind::Chantier, chantier.id);
+    super::chantier::add_supervisor(
+        ctx,
+        &system,
+        AddSupervisorInput {
+            chantier_id: chantier_id.clone(),
+            name: "Encadrant technique".into(),
+            organization_id: Some(aci_976.clone()),
+            technical_hours: "1400".into(),
+            socio_professional_hours: "350".into(),
+            theory_training_hours: "120".into(),
+            start_date: None,
+            end_date: None,
+        },
+    )
+    .await?;
+    let line = |category, amount_cents| BudgetLineInput {
+        category,
+        label: None,
+        amount_cents,
+        funder_id: None,
+    };
+    use BudgetCategory as B;
+    super::chantier::set_budget(
+        ctx,
+        &system,
+        SetBudgetInput {
+            chantier_id: chantier_id.clone(),
+            year: start.year(),
+            lines: vec![
+                line(B::WorkClothes, 240_000),
+                line(B::WorkshopSupplies, 1_200_000),
+                line(B::Insurance, 310_000),
+                line(B::InsertionPay, 9_800_000),
+                line(B::InsertionContributions, 1_150_000),
+                line(B::SupervisorPay, 3_200_000),
+                line(B::SupervisorContributions, 1_300_000),
+                line(B::Equipment, 1_000_000),
+                line(B::Unforeseen, 950_000),
+                line(B::ContractLegalAid, 9_400_000),
+                line(B::ContractRemainderCommune, 1_550_000),
+                line(B::TrainingAccompanimentFunding, 1_500_000),
+                line(B::PublicSubsidy, 5_000_000),
+                line(B::CommercialRevenue, 1_700_000),
+            ],
+        },
+    )
+    .await?;
+    for (funder, category, purpose, year, cents) in [
+        (
+            None,
+            FunderCategory::Acse,
+            FundingPurpose::AcseRenovation,
+            start.year(),
+            5_000_000,
+        ),
+        (
+            None,
+            FunderCategory::Acse,
+            FundingPurpose::AcseRenovation,
+            start.year() + 1,
+            3_000_000,
+        ),
+        (
+            Some(deets.clone()),
+            FunderCategory::State,
+            FundingPurpose::Accompaniment,
+            start.year(),
+            1_500_000,
+        ),
+        (
+            None,
+            FunderCategory::Commune,
+            FundingPurpose::Equipment,
+            start.year(),
+            500_000,
+        ),
+    ] {
+        super::chantier::add_funding(
+            ctx,
+            &system,
+            AddFundingLineInput {
+                chantier_id: chantier_id.clone(),
+                funder_id: funder,
+                funder_category: category,
+                purpose,
+                year,
+                amount_cents: cents,
+            },
+        )
+        .await?;
+    }
+
     let accounts: [(&str, Role, Option<&ID>, Vec<ID>); 6] = [
         ("admin@demo.passerelle.fr", Role::Admin, None, vec![]),
         (
@@ -812,7 +933,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         .await?;
     }
     Ok(format!(
-        "demo: 2 territories, {} markets, {} participants, {} ledger entries, 6 accounts",
+        "demo: 2 territories, {} markets, 1 chantier, {} participants, {} ledger entries, 6 accounts",
         market_ids.len(),
         participant_ids.len(),
         entries
