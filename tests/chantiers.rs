@@ -988,6 +988,24 @@ async fn supervision_ratio_and_immersions(app: &TestApp) {
         )
         .await;
     assert_eq!(listed["node"]["immersions"].as_array().unwrap().len(), 2);
+    // A page of the chantier's placements with immersions and exits costs a bounded number of
+    // SQL statements, not three per placement (loaders). A batch may split in two across the
+    // loader's 1 ms window in a debug build, hence the slack of two.
+    let page = "query($c: ID!, $n: Int) { placements(filter: {chantierId: $c}, first: $n) { edges { node { immersions { startDate } exit { outcome } followUp { outcome } } } } }";
+    let mut counts = Vec::new();
+    for n in [1, 10] {
+        app.reset_statements();
+        let data = app.ok(page, json!({"c": s.chantier, "n": n})).await;
+        assert_eq!(
+            data["placements"]["edges"].as_array().unwrap().len(),
+            if n == 1 { 1 } else { 4 }
+        );
+        counts.push(app.statements());
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "statements for 1 and for 4 placements: {counts:?}"
+    );
     // Time passes: the clock is what rules read.
     app.clock.advance(Duration::days(1));
 }

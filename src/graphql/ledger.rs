@@ -2,18 +2,14 @@
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{
-    chantier, exit_follow_up, hour_entry, immersion, lot, market, organization, participant,
-    placement,
-};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use entity::{chantier, hour_entry, lot, market, organization, participant, placement};
 
 use super::chantier::Chantier;
 use super::path::{ExitRecord, Immersion};
 
 use super::access::actor;
 use super::connection::{self, Conn, app};
-use super::loaders::{CorrectionsOf, ReviewOf, loader, one, opt};
+use super::loaders::{CorrectionsOf, ExitOf, ImmersionsOf, ReviewOf, loader, one, opt};
 use super::market::{Lot, Market, hours};
 use super::party::{Organization, Participant};
 use crate::domain::{
@@ -86,28 +82,22 @@ impl Placement {
     }
     /// Immersions (PMSMP) during the contract.
     async fn immersions(&self, ctx: &Context<'_>) -> Result<Vec<Immersion>> {
-        let rows = immersion::Entity::find()
-            .filter(immersion::Column::PlacementId.eq(self.0.id))
-            .order_by_asc(immersion::Column::StartDate)
-            .all(&app(ctx).db.conn)
-            .await
-            .map_err(crate::error::AppError::from)?;
-        Ok(rows.into_iter().map(Immersion).collect())
+        let rows = loader(ctx).load_one(ImmersionsOf(self.0.id)).await?;
+        Ok(rows
+            .unwrap_or_default()
+            .into_iter()
+            .map(Immersion)
+            .collect())
     }
     /// How the placement ended.
     async fn exit(&self, ctx: &Context<'_>) -> Result<Option<ExitRecord>> {
-        Ok(service::path::exit_of(&app(ctx).db.conn, self.0.id)
-            .await?
-            .map(ExitRecord::of_exit))
+        let found = loader(ctx).load_one(ExitOf(self.0.id)).await?;
+        Ok(found.and_then(|(e, _)| e).map(ExitRecord::of_exit))
     }
     /// The situation a year after the exit.
     async fn follow_up(&self, ctx: &Context<'_>) -> Result<Option<ExitRecord>> {
-        let row = exit_follow_up::Entity::find()
-            .filter(exit_follow_up::Column::PlacementId.eq(self.0.id))
-            .one(&app(ctx).db.conn)
-            .await
-            .map_err(crate::error::AppError::from)?;
-        Ok(row.map(ExitRecord::of_follow_up))
+        let found = loader(ctx).load_one(ExitOf(self.0.id)).await?;
+        Ok(found.and_then(|(_, f)| f).map(ExitRecord::of_follow_up))
     }
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn hour_entries(

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ErrorExtensions};
-use entity::{hour_entry, hour_entry_review, lot};
+use entity::{exit_follow_up, hour_entry, hour_entry_review, immersion, lot, placement_exit};
 use sea_orm::{ColumnTrait, EntityTrait, Iterable, PrimaryKeyToColumn, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
@@ -161,6 +161,66 @@ impl Loader<ReviewOf> for AppLoader {
             .into_iter()
             .map(|r| (ReviewOf(r.hour_entry_id), r))
             .collect())
+    }
+}
+
+/// The exit of a placement, and the situation a year later.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExitOf(pub Uuid);
+
+impl Loader<ExitOf> for AppLoader {
+    type Value = (Option<placement_exit::Model>, Option<exit_follow_up::Model>);
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[ExitOf]) -> Result<HashMap<ExitOf, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let conn = &self.ctx.db.conn;
+        let exits = placement_exit::Entity::find()
+            .filter(placement_exit::Column::PlacementId.is_in(ids.clone()))
+            .all(conn)
+            .await
+            .map_err(err)?;
+        let follow_ups = exit_follow_up::Entity::find()
+            .filter(exit_follow_up::Column::PlacementId.is_in(ids))
+            .all(conn)
+            .await
+            .map_err(err)?;
+        let mut out: HashMap<ExitOf, Self::Value> = HashMap::new();
+        for e in exits {
+            let key = ExitOf(e.placement_id);
+            out.entry(key).or_default().0 = Some(e);
+        }
+        for f in follow_ups {
+            let key = ExitOf(f.placement_id);
+            out.entry(key).or_default().1 = Some(f);
+        }
+        Ok(out)
+    }
+}
+
+/// The immersions of a placement, by start.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ImmersionsOf(pub Uuid);
+
+impl Loader<ImmersionsOf> for AppLoader {
+    type Value = Vec<immersion::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[ImmersionsOf],
+    ) -> Result<HashMap<ImmersionsOf, Self::Value>, Self::Error> {
+        let rows = immersion::Entity::find()
+            .filter(immersion::Column::PlacementId.is_in(keys.iter().map(|k| k.0)))
+            .order_by_asc(immersion::Column::StartDate)
+            .all(&self.ctx.db.conn)
+            .await
+            .map_err(err)?;
+        let mut out: HashMap<ImmersionsOf, Self::Value> = HashMap::new();
+        for r in rows {
+            out.entry(ImmersionsOf(r.placement_id)).or_default().push(r);
+        }
+        Ok(out)
     }
 }
 

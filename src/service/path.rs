@@ -469,14 +469,3 @@ pub async fn statistics(
     }
     Ok(out)
 }
-
-/// Exits of placements, for the placement type.
-pub async fn exit_of<C: ConnectionTrait>(
-    conn: &C,
-    placement: Uuid,
-) -> AppResult<Option<placement_exit::Model>> {
-    Ok(placement_exit::Entity::find()
-        .filter(placement_exit::Column::PlacementId.eq(placement))
-        .one(conn)
-        .await?)
-}
