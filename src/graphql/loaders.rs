@@ -20,6 +20,19 @@ pub struct AppLoader {
     pub ctx: Ctx,
     /// The request's caller, for loads that record who read what.
     pub actor: Option<Actor>,
+    /// Files whose reading this request has already logged. The loader's cache is not enough:
+    /// a key asked again while its first batch is still in flight goes out in a second batch.
+    pub logged: std::sync::Mutex<std::collections::HashSet<Uuid>>,
+}
+
+impl AppLoader {
+    pub fn new(ctx: Ctx, actor: Option<Actor>) -> Self {
+        AppLoader {
+            ctx,
+            actor,
+            logged: Default::default(),
+        }
+    }
 }
 
 pub type DataLoader =
@@ -267,10 +280,18 @@ impl Loader<IdentityRead> for AppLoader {
             .actor
             .as_ref()
             .ok_or_else(|| AppError::unauthenticated().extend())?;
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        crate::service::participant::record_accesses(&self.ctx, actor, &ids)
-            .await
-            .map_err(err)?;
+        let ids: Vec<Uuid> = {
+            let mut logged = self.logged.lock().unwrap_or_else(|e| e.into_inner());
+            keys.iter()
+                .map(|k| k.0)
+                .filter(|id| logged.insert(*id))
+                .collect()
+        };
+        if !ids.is_empty() {
+            crate::service::participant::record_accesses(&self.ctx, actor, &ids)
+                .await
+                .map_err(err)?;
+        }
         Ok(keys.iter().map(|k| (*k, ())).collect())
     }
 }

@@ -82,10 +82,7 @@ pub fn prepare(
     caller: Option<Actor>,
 ) -> async_graphql::Request {
     let loader = DataLoader::with_cache(
-        loaders::AppLoader {
-            ctx: ctx.clone(),
-            actor: caller.clone(),
-        },
+        loaders::AppLoader::new(ctx.clone(), caller.clone()),
         tokio::spawn,
         async_graphql::dataloader::HashMapCache::default(),
     )
