@@ -5,9 +5,36 @@ use super::{
     BudgetCategory, ChantierKind, FunderCategory, FundingPurpose, RuleResult, RuleViolation,
 };
 
-/// Charges first, then products: a category's side.
+/// Whether a category is a charge (else a product), as the model budget sorts them.
 pub fn is_charge(c: BudgetCategory) -> bool {
-    (c as u8) <= (BudgetCategory::OtherCharge as u8)
+    use BudgetCategory::*;
+    !matches!(
+        c,
+        ContractLegalAid
+            | ContractRemainderCommune
+            | ContractRemainderDepartement
+            | ContractRemainderRegion
+            | ContractRemainderAssociation
+            | ContractRemainderOther
+            | TrainingAccompanimentFunding
+            | OwnFundsDues
+            | CommercialRevenue
+            | PublicSubsidy
+            | OtherProduct
+    )
+}
+
+/// Budgets and funding lines are for the calendar years the chantier runs.
+pub fn check_year(year: i32, first: i32, last: i32) -> RuleResult {
+    if year < first || year > last {
+        return Err(RuleViolation::new(
+            "year",
+            format!(
+                "year : le chantier court de {first} à {last} ; {year} est hors de ses dates (outside the chantier's years)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Amounts as "12 345,67 €".
@@ -190,15 +217,7 @@ pub fn check_funding(
             "amountCents : un financement est positif (must be positive)",
         ));
     }
-    if new.year < chantier.first_year || new.year > chantier.last_year {
-        return Err(RuleViolation::new(
-            "year",
-            format!(
-                "year : le chantier court de {} à {} ; {} est hors de ses dates (outside the chantier's years)",
-                chantier.first_year, chantier.last_year, new.year
-            ),
-        ));
-    }
+    check_year(new.year, chantier.first_year, chantier.last_year)?;
     let expected = match new.purpose {
         F::AcseRenovation => Some(FunderCategory::Acse),
         F::Accompaniment | F::StartupAid => Some(FunderCategory::State),
@@ -371,6 +390,8 @@ mod tests {
         assert!(is_charge(B::OtherCharge));
         assert!(!is_charge(B::ContractLegalAid));
         assert!(!is_charge(B::CommercialRevenue));
+        // The model budget: 24 charge lines, 11 product lines.
+        assert_eq!(B::ALL.iter().filter(|c| is_charge(**c)).count(), 24);
     }
 
     /// 100 000 € of charges with 5 000 € unforeseen, balanced by aid and `commercial` revenue.

@@ -1,5 +1,9 @@
 //! Exits (sorties): the State's classification and the dynamic-exit rate (DOMAIN.md section 2).
 
+use chrono::NaiveDate;
+
+use super::dates::add_months;
+use super::params::{ParamKey, ParamSet};
 use super::{ExitCategory, ExitOutcome, RuleResult, RuleViolation};
 
 pub fn category(o: ExitOutcome) -> ExitCategory {
@@ -26,6 +30,40 @@ pub fn check_justification(o: ExitOutcome, justification: Option<&str>) -> RuleR
         return Err(RuleViolation::new(
             "justification",
             "justification : une sortie « autre positive » se justifie (required for OTHER_POSITIVE)",
+        ));
+    }
+    Ok(())
+}
+
+/// When the situation a year after an exit is to be recorded.
+pub fn follow_up_due(exit: NaiveDate, p: &ParamSet) -> NaiveDate {
+    add_months(exit, p.int(ParamKey::ExitFollowUpMonths))
+}
+
+/// The follow-up is observed once its time has come, and not in the future.
+pub fn check_follow_up(
+    exit: NaiveDate,
+    observed: NaiveDate,
+    today: NaiveDate,
+    p: &ParamSet,
+) -> RuleResult {
+    let due = follow_up_due(exit, p);
+    if observed < due {
+        return Err(RuleViolation::breach(
+            "observedOn",
+            ParamKey::ExitFollowUpMonths.as_str(),
+            format!(
+                "{} mois après la sortie, soit le {due}",
+                p.int(ParamKey::ExitFollowUpMonths)
+            ),
+            observed,
+            "la situation à un an s'observe un an après la sortie",
+        ));
+    }
+    if observed > today {
+        return Err(RuleViolation::new(
+            "observedOn",
+            format!("observedOn : {observed} est dans le futur"),
         ));
     }
     Ok(())
@@ -116,6 +154,16 @@ mod tests {
         assert_eq!(c.meets(3_000), Some(true));
         assert_eq!(c.meets(3_001), Some(false));
         assert_eq!(ExitCounts::default().meets(3_000), None);
+    }
+
+    #[test]
+    fn follow_up_a_year_later_not_in_the_future() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let p = ParamSet::national(d("2026-01-01"));
+        let today = d("2028-01-01");
+        assert!(check_follow_up(d("2026-11-20"), d("2027-11-19"), today, &p).is_err());
+        assert!(check_follow_up(d("2026-11-20"), d("2027-11-20"), today, &p).is_ok());
+        assert!(check_follow_up(d("2026-11-20"), d("2028-01-02"), today, &p).is_err());
     }
 
     #[test]

@@ -574,7 +574,6 @@ pub struct Resolved {
 /// The parameters in force on a day for one place (territory, and maybe operation and market).
 #[derive(Debug, Clone)]
 pub struct ParamSet {
-    pub on: NaiveDate,
     values: HashMap<ParamKey, Resolved>,
 }
 
@@ -614,7 +613,7 @@ impl ParamSet {
             }
             values.insert(key, r);
         }
-        ParamSet { on, values }
+        ParamSet { values }
     }
 
     /// National defaults only.

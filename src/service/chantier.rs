@@ -349,7 +349,7 @@ pub async fn set_budget(
     let txn = ctx.db.begin_write().await?;
     let c = load(&txn.txn, actor, chantier_id, true).await?;
     may_run(actor, &c, true)?;
-    year_within(&c, input.year)?;
+    rules::check_year(input.year, c.start_date.year(), c.end_date.year())?;
     let params = set_at(
         &txn.txn,
         place(&c),
@@ -409,20 +409,6 @@ pub async fn set_budget(
     .await?;
     txn.commit().await?;
     Ok(budget)
-}
-
-fn year_within(c: &chantier::Model, year: i32) -> AppResult<()> {
-    if year < c.start_date.year() || year > c.end_date.year() {
-        return Err(AppError::bad_input(
-            "year",
-            format!(
-                "year : le chantier court de {} à {} (outside the chantier's years)",
-                c.start_date.year(),
-                c.end_date.year()
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// The latest version of a year's budget.

@@ -32,6 +32,20 @@ pub struct Ctx {
     pub clock: SharedClock,
 }
 
+/// Refuses unless exactly one of the named inputs is given (`given` in the same order).
+pub fn exactly_one(names: &[&str], given: &[bool]) -> AppResult<()> {
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(AppError::bad_input(
+            names[0],
+            format!(
+                "{} : en donner exactement un (give exactly one)",
+                names.join(" / ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Loads a row by primary key or answers NOT_FOUND naming what was looked for.
 pub async fn get<E, C>(
     conn: &C,

@@ -112,20 +112,14 @@ pub async fn place_of<C: ConnectionTrait>(
     operation_id: Option<&ID>,
     market_id: Option<&ID>,
 ) -> AppResult<(ParamLevel, Uuid, Place)> {
-    let chosen = [
-        territory_id.is_some(),
-        operation_id.is_some(),
-        market_id.is_some(),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
-    if chosen != 1 {
-        return Err(AppError::bad_input(
-            "territoryId",
-            "territoryId / operationId / marketId : en donner exactement un (give exactly one)",
-        ));
-    }
+    super::exactly_one(
+        &["territoryId", "operationId", "marketId"],
+        &[
+            territory_id.is_some(),
+            operation_id.is_some(),
+            market_id.is_some(),
+        ],
+    )?;
     let (level, scope, place) = if let Some(id) = market_id {
         let id = ids::decode(Kind::Market, id, "marketId")?;
         let m = get::<market::Entity, _>(conn, id, "marché").await?;
@@ -190,10 +184,7 @@ pub async fn set(
             ),
         ));
     }
-    let tz = super::territory::time_zone(
-        &get::<territory::Entity, _>(&txn.txn, place.territory, "territoire").await?,
-    );
-    let today = ctx.clock.today_in(tz);
+    let today = super::territory::today(ctx, &txn.txn, place.territory).await?;
     let from = input.effective_from.unwrap_or(today);
     if from < today {
         return Err(AppError::bad_input(
@@ -246,10 +237,7 @@ pub async fn in_force(
     let (_, _, place) = place_of(conn, actor, territory_id, operation_id, market_id).await?;
     let on = match on {
         Some(d) => d,
-        None => {
-            let t = get::<territory::Entity, _>(conn, place.territory, "territoire").await?;
-            ctx.clock.today_in(super::territory::time_zone(&t))
-        }
+        None => super::territory::today(ctx, conn, place.territory).await?,
     };
     set_at(conn, place, on).await
 }

@@ -16,9 +16,8 @@ use super::placement::{Planned, Site, check_contract, site_of};
 use super::{Ctx, audit, get, scope};
 use crate::domain::auth::{Actor, Role};
 use crate::domain::contract::check_immersion;
-use crate::domain::dates::add_months;
 use crate::domain::exits::{self, ExitCounts};
-use crate::domain::params::{ParamKey, ParamSet};
+use crate::domain::params::ParamSet;
 use crate::domain::{CddiDerogation, ContractType, ExitOutcome, PlacementStatus, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -303,23 +302,7 @@ pub async fn follow_up(
         })?;
     let today = super::territory::today(ctx, &txn.txn, site.territory).await?;
     let params = set_at(&txn.txn, site.place(), exit.exit_date).await?;
-    let months = params.int(ParamKey::ExitFollowUpMonths);
-    let due = add_months(exit.exit_date, months);
-    if input.observed_on < due {
-        return Err(AppError::from(crate::domain::RuleViolation::breach(
-            "observedOn",
-            ParamKey::ExitFollowUpMonths.as_str(),
-            format!("{months} mois après la sortie, soit le {due}"),
-            input.observed_on,
-            "la situation à un an s'observe un an après la sortie",
-        )));
-    }
-    if input.observed_on > today {
-        return Err(AppError::bad_input(
-            "observedOn",
-            format!("observedOn : {} est dans le futur", input.observed_on),
-        ));
-    }
+    exits::check_follow_up(exit.exit_date, input.observed_on, today, &params)?;
     let row = exit_follow_up::ActiveModel {
         id: Set(ctx.clock.new_id()),
         placement_id: Set(p.id),
@@ -381,17 +364,14 @@ pub async fn statistics(
         ));
     }
     let conn = &ctx.db.conn;
-    let chosen = [
-        input.chantier_id.is_some(),
-        input.market_id.is_some(),
-        input.territory_id.is_some(),
-    ];
-    if chosen.iter().filter(|b| **b).count() != 1 {
-        return Err(AppError::bad_input(
-            "chantierId",
-            "chantierId / marketId / territoryId : en donner exactement un",
-        ));
-    }
+    super::exactly_one(
+        &["chantierId", "marketId", "territoryId"],
+        &[
+            input.chantier_id.is_some(),
+            input.market_id.is_some(),
+            input.territory_id.is_some(),
+        ],
+    )?;
     let (cond, place): (Condition, Place) = if let Some(id) = &input.chantier_id {
         let c = super::chantier::load(
             conn,
@@ -452,7 +432,6 @@ pub async fn statistics(
             .collect();
     let params = set_at(conn, place, input.to).await?;
     let today = super::territory::today(ctx, conn, place.territory).await?;
-    let months = params.int(ParamKey::ExitFollowUpMonths);
     let mut out = ExitStatistics {
         at_exit: ExitCounts::default(),
         at_one_year: ExitCounts::default(),
@@ -463,7 +442,9 @@ pub async fn statistics(
         out.at_exit.add(ExitOutcome::from_db(&exit.outcome));
         match follow_ups.get(&exit.placement_id) {
             Some(f) => out.at_one_year.add(ExitOutcome::from_db(&f.outcome)),
-            None if add_months(exit.exit_date, months) <= today => out.follow_ups_missing += 1,
+            None if exits::follow_up_due(exit.exit_date, &out.params) <= today => {
+                out.follow_ups_missing += 1
+            }
             None => {}
         }
     }

@@ -168,11 +168,8 @@ pub async fn check_contract<C: ConnectionTrait>(
                 )
             })
             .sum();
-        let publics = plan
-            .participant
-            .publics
-            .split(',')
-            .any(|p| p == Public::DisabledWorker.as_str());
+        let disabled_worker = super::participant::decode_publics(&plan.participant.publics)
+            .contains(&Public::DisabledWorker);
         check_cddi(
             &CddiCase {
                 start: plan.start,
@@ -180,7 +177,7 @@ pub async fn check_contract<C: ConnectionTrait>(
                 weekly_minutes: plan.weekly_minutes,
                 prior_days,
                 birth_date: plan.participant.birth_date,
-                disabled_worker: publics,
+                disabled_worker,
                 derogation: plan.derogation,
                 training_end: plan.training_end,
             },
