@@ -30,6 +30,11 @@ pub enum Kind {
     Eligibility,
     PassIae,
     Immersion,
+    Convention,
+    Commission,
+    Decision,
+    Deadline,
+    ConventionDocument,
 }
 
 impl Kind {
@@ -55,10 +60,15 @@ impl Kind {
             Kind::Eligibility => "Eligibility",
             Kind::PassIae => "PassIae",
             Kind::Immersion => "Immersion",
+            Kind::Convention => "Convention",
+            Kind::Commission => "Commission",
+            Kind::Decision => "Decision",
+            Kind::Deadline => "Deadline",
+            Kind::ConventionDocument => "ConventionDocument",
         }
     }
 
-    const ALL: [Kind; 20] = [
+    const ALL: [Kind; 25] = [
         Kind::Territory,
         Kind::Organization,
         Kind::Operation,
@@ -79,6 +89,11 @@ impl Kind {
         Kind::Eligibility,
         Kind::PassIae,
         Kind::Immersion,
+        Kind::Convention,
+        Kind::Commission,
+        Kind::Decision,
+        Kind::Deadline,
+        Kind::ConventionDocument,
     ];
 }
 

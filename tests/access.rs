@@ -278,6 +278,75 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             q("mutation($i: ExitFollowUpInput!) { recordExitFollowUp(input: $i) { outcome } }"),
             json!({"i": {"placementId": ghost(passerelle::ids::Kind::Placement), "observedOn": "2026-10-31", "outcome": "CDI"}}),
         ),
+        "workflow" => (
+            q("query($id: ID!) { workflow(id: $id) { state } }"),
+            json!({"id": w.market}),
+        ),
+        "deadlines" | "conventions" | "commissions" => {
+            (format!("{{ {op} {{ edges {{ cursor }} }} }}"), json!({}))
+        }
+        "transition" => (
+            q("mutation($i: TransitionInput!) { transition(input: $i) { state } }"),
+            json!({"i": {"id": w.market, "to": "DRAFT"}}),
+        ),
+        "createConvention" => (
+            q("mutation($i: CreateConventionInput!) { createConvention(input: $i) { id } }"),
+            json!({"i": {"territoryId": t, "kind": "PARTNERSHIP", "reference": format!("C-{n}"), "title": "Charte"}}),
+        ),
+        "updateConvention" => (
+            q("mutation($i: UpdateConventionInput!) { updateConvention(input: $i) { id } }"),
+            json!({"i": {"conventionId": ghost(passerelle::ids::Kind::Convention)}}),
+        ),
+        "addConventionParty" => (
+            q(
+                "mutation($c: ID!, $o: ID!) { addConventionParty(conventionId: $c, party: {organizationId: $o, role: SIGNATORY}) { id } }",
+            ),
+            json!({"c": ghost(passerelle::ids::Kind::Convention), "o": w.company}),
+        ),
+        "setConventionAmount" => (
+            q(
+                "mutation($c: ID!) { setConventionAmount(conventionId: $c, amount: {year: 2026, amountCents: 100}) { id } }",
+            ),
+            json!({"c": ghost(passerelle::ids::Kind::Convention)}),
+        ),
+        "addConventionDocument" => (
+            q(
+                "mutation($i: AddConventionDocumentInput!) { addConventionDocument(input: $i) { id } }",
+            ),
+            json!({"i": {"conventionId": ghost(passerelle::ids::Kind::Convention), "name": "x", "kind": "ANNEX", "datedOn": "2026-01-01"}}),
+        ),
+        "planCommission" => (
+            q("mutation($i: PlanCommissionInput!) { planCommission(input: $i) { id } }"),
+            json!({"i": {"kind": "RECRUITMENT_JURY", "title": "Jury", "marketId": w.market, "startsAt": "2030-01-10T10:00:00", "place": "Mairie"}}),
+        ),
+        "replanCommission" => (
+            q("mutation($i: ReplanCommissionInput!) { replanCommission(input: $i) { id } }"),
+            json!({"i": {"commissionId": ghost(passerelle::ids::Kind::Commission), "startsAt": "2030-01-11T10:00:00", "reason": "x"}}),
+        ),
+        "addCommissionMember" => (
+            q(
+                "mutation($c: ID!) { addCommissionMember(commissionId: $c, member: {name: \"A\"}) { id } }",
+            ),
+            json!({"c": ghost(passerelle::ids::Kind::Commission)}),
+        ),
+        "recordCommissionMinutes" => (
+            q(
+                "mutation($c: ID!) { recordCommissionMinutes(commissionId: $c, minutes: \"x\") { id } }",
+            ),
+            json!({"c": ghost(passerelle::ids::Kind::Commission)}),
+        ),
+        "recordDecision" => (
+            q("mutation($i: RecordDecisionInput!) { recordDecision(input: $i) { id } }"),
+            json!({"i": {"commissionId": ghost(passerelle::ids::Kind::Commission), "subject": "s", "outcome": "o"}}),
+        ),
+        "completeDecision" => (
+            q("mutation($d: ID!) { completeDecision(decisionId: $d) { id } }"),
+            json!({"d": ghost(passerelle::ids::Kind::Decision)}),
+        ),
+        "refreshDeadlines" => (
+            q("mutation($t: ID!) { refreshDeadlines(territoryId: $t) }"),
+            json!({"t": t}),
+        ),
         _ => return None,
     })
 }

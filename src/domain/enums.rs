@@ -556,3 +556,110 @@ string_enum! {
         Other = "OTHER",
     }
 }
+
+string_enum! {
+    /// Kinds of convention (DOMAIN.md section 2).
+    ConventionKind {
+        /// Conventionnement of an insertion structure by the State (up to 3 years).
+        StateAgreement = "STATE_AGREEMENT",
+        /// Convention individuelle of a subsidised contract (CUI, CAE).
+        IndividualAid = "INDIVIDUAL_AID",
+        /// Funding agreement (ACSé, Département, FSE, Région, ANRU).
+        Funding = "FUNDING",
+        /// Convention de PMSMP.
+        Immersion = "IMMERSION",
+        /// Partnership or local charter (PLACI).
+        Partnership = "PARTNERSHIP",
+    }
+}
+
+impl ConventionKind {
+    /// Whether the convention carries money, so signing it needs its amounts.
+    pub fn has_amounts(self) -> bool {
+        matches!(
+            self,
+            ConventionKind::StateAgreement
+                | ConventionKind::IndividualAid
+                | ConventionKind::Funding
+        )
+    }
+
+    /// Whether the State answers its filing (so the answer is a deadline).
+    pub fn state_answers(self) -> bool {
+        matches!(
+            self,
+            ConventionKind::StateAgreement | ConventionKind::IndividualAid
+        )
+    }
+}
+
+string_enum! {
+    ConventionStatus {
+        Draft = "DRAFT",
+        /// Filed, complete, awaiting the answer.
+        Submitted = "SUBMITTED",
+        Signed = "SIGNED",
+        Active = "ACTIVE",
+        RenewalDue = "RENEWAL_DUE",
+        Expired = "EXPIRED",
+        Terminated = "TERMINATED",
+    }
+}
+
+string_enum! {
+    /// A party's role in a convention.
+    PartyRole {
+        Signatory = "SIGNATORY",
+        Funder = "FUNDER",
+        /// The structure or employer the convention is for.
+        Beneficiary = "BENEFICIARY",
+        Partner = "PARTNER",
+    }
+}
+
+string_enum! {
+    /// Kinds of document a convention refers to.
+    DocumentKind {
+        Convention = "CONVENTION",
+        /// Avenant.
+        Amendment = "AMENDMENT",
+        Annex = "ANNEX",
+        /// Pièce justificative.
+        Proof = "PROOF",
+        Letter = "LETTER",
+        Other = "OTHER",
+    }
+}
+
+string_enum! {
+    /// Kinds of commission (instance).
+    CommissionKind {
+        /// Commission d'insertion of an urban-renewal project.
+        InsertionCommission = "INSERTION_COMMISSION",
+        /// Comité de pilotage de démarrage of a chantier.
+        SteeringStart = "STEERING_START",
+        SteeringMidterm = "STEERING_MIDTERM",
+        SteeringFinal = "STEERING_FINAL",
+        RecruitmentJury = "RECRUITMENT_JURY",
+        CdiaeReview = "CDIAE_REVIEW",
+    }
+}
+
+impl CommissionKind {
+    pub fn is_steering(self) -> bool {
+        matches!(
+            self,
+            CommissionKind::SteeringStart
+                | CommissionKind::SteeringMidterm
+                | CommissionKind::SteeringFinal
+        )
+    }
+}
+
+string_enum! {
+    CommissionStatus {
+        Planned = "PLANNED",
+        Held = "HELD",
+        Cancelled = "CANCELLED",
+    }
+}

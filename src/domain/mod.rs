@@ -8,15 +8,16 @@ pub mod calibration;
 pub mod chantier;
 pub mod contract;
 pub mod dates;
+pub mod deadlines;
 pub mod eligibility;
 pub mod exits;
 pub mod hours;
 pub mod ledger;
-pub mod lifecycle;
 pub mod params;
 pub mod placement;
 pub mod siret;
 pub mod text;
+pub mod workflow;
 
 pub use enums::*;
 

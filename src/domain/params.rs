@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
+use super::deadlines::Recipient;
 use super::{RuleResult, RuleViolation, hours};
 
 string_enum! {
@@ -114,8 +115,26 @@ string_enum! {
         RemindDecision = "REMIND_DECISION",
         RemindPlacementEnd = "REMIND_PLACEMENT_END",
         RemindEligibility = "REMIND_ELIGIBILITY",
+        RemindMarketBehind = "REMIND_MARKET_BEHIND",
         /// Local time at which single reminders go out.
         ReminderSendTime = "REMINDER_SEND_TIME",
+        /// Who is reminded of each kind of deadline (DOMAIN.md section 5).
+        RecipientsStatement = "RECIPIENTS_STATEMENT",
+        RecipientsAidAgreement = "RECIPIENTS_AID_AGREEMENT",
+        RecipientsStateAnswer = "RECIPIENTS_STATE_ANSWER",
+        RecipientsConvention = "RECIPIENTS_CONVENTION",
+        RecipientsCommission = "RECIPIENTS_COMMISSION",
+        RecipientsSteering = "RECIPIENTS_STEERING",
+        RecipientsDecision = "RECIPIENTS_DECISION",
+        RecipientsPlacementEnd = "RECIPIENTS_PLACEMENT_END",
+        RecipientsEligibility = "RECIPIENTS_ELIGIBILITY",
+        RecipientsMarketBehind = "RECIPIENTS_MARKET_BEHIND",
+        /// A market whose forecast falls below this share of its target is behind.
+        ForecastBehindShare = "FORECAST_BEHIND_SHARE",
+        /// Below this share (and not behind), it is at risk.
+        ForecastAtRiskShare = "FORECAST_AT_RISK_SHARE",
+        /// No forecast before this share of the market's duration has passed.
+        ForecastMinElapsedShare = "FORECAST_MIN_ELAPSED_SHARE",
     }
 }
 
@@ -138,6 +157,8 @@ string_enum! {
         DayOffsets = "DAY_OFFSETS",
         /// "09:00"; kept in minutes after midnight.
         TimeOfDay = "TIME_OF_DAY",
+        /// Roles to remind, e.g. "AWARDEE,FACILITATOR"; kept as a set of bits.
+        Recipients = "RECIPIENTS",
     }
 }
 
@@ -183,6 +204,7 @@ pub fn def(key: ParamKey) -> ParamDef {
     let money = |label, default| d(label, U::Euros, default, 0, 100_000_000 * EUR);
     let pct = |label, default| d(label, U::Percent, default, 0, 10_000);
     let offsets = |label, default| d(label, U::DayOffsets, default, -365, 365);
+    let roles = |label, default| d(label, U::Recipients, default, 1, Recipient::mask_all());
     let mut p = match key {
         SupervisionRatio => d("Participants actifs par encadrant", U::Count, "12", 1, 100),
         ImmersionMaxMonths => d(
@@ -364,6 +386,26 @@ pub fn def(key: ParamKey) -> ParamDef {
         RemindDecision => offsets("Rappels d'une décision", "7,0"),
         RemindPlacementEnd => offsets("Rappels de fin de contrat et de plafond", "30,7"),
         RemindEligibility => offsets("Rappels de fin d'éligibilité", "30"),
+        RemindMarketBehind => offsets("Rappels d'un marché en retard", "0"),
+        RecipientsStatement => roles("Destinataires : relevé mensuel", "FACILITATOR,AWARDEE"),
+        RecipientsAidAgreement => roles("Destinataires : convention individuelle", "EMPLOYER"),
+        RecipientsStateAnswer => roles("Destinataires : réponse de l'État", "FACILITATOR"),
+        RecipientsConvention => roles("Destinataires : fin de convention", "PARTIES"),
+        RecipientsCommission => roles("Destinataires : commission", "MEMBERS"),
+        RecipientsSteering => roles("Destinataires : comités de pilotage", "CARRIER,OWNER"),
+        RecipientsDecision => roles("Destinataires : suivi des décisions", "DECISION_OWNER"),
+        RecipientsPlacementEnd => roles(
+            "Destinataires : fin de contrat et plafonds",
+            "FACILITATOR,EMPLOYER",
+        ),
+        RecipientsEligibility => roles("Destinataires : fin d'éligibilité", "FACILITATOR"),
+        RecipientsMarketBehind => roles("Destinataires : marché en retard", "FACILITATOR,BUYER"),
+        ForecastBehindShare => pct("Prévision : en retard sous cette part de l'objectif", "80"),
+        ForecastAtRiskShare => pct(
+            "Prévision : à surveiller sous cette part de l'objectif",
+            "100",
+        ),
+        ForecastMinElapsedShare => pct("Prévision : part de la durée écoulée avant de juger", "20"),
         ReminderSendTime => d(
             "Heure locale d'envoi des rappels",
             U::TimeOfDay,
@@ -512,6 +554,17 @@ pub fn parse(def: &ParamDef, raw: &str) -> RuleResult<ParamValue> {
             });
             ParamValue::Int(one(v, "une heure HH:MM, ex. 09:00")?)
         }
+        U::Recipients => {
+            let mut mask = 0;
+            for part in t.split(',') {
+                let role = Recipient::parse(part.trim()).ok_or_else(|| {
+                    let all: Vec<&str> = Recipient::ALL.iter().map(|r| r.as_str()).collect();
+                    bad(def, raw, &format!("des rôles parmi {}", all.join(", ")))
+                })?;
+                mask |= role.bit();
+            }
+            ParamValue::Int(one(Some(mask), "au moins un rôle")?)
+        }
     })
 }
 
@@ -542,6 +595,11 @@ pub fn format(def: &ParamDef, v: &ParamValue) -> String {
             .collect::<Vec<_>>()
             .join(","),
         U::TimeOfDay => format!("{:02}:{:02}", v.int() / 60, v.int() % 60),
+        U::Recipients => Recipient::from_mask(v.int())
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
     }
 }
 
@@ -677,6 +735,11 @@ mod tests {
         assert!(parse(&ratio, "1").is_ok());
         assert!(parse(&ratio, "-1").is_err());
         assert!(parse(&ratio, "1.5").is_err());
+        let who = def(ParamKey::RecipientsStatement);
+        let v = parse(&who, "FACILITATOR, AWARDEE").unwrap();
+        assert_eq!(format(&who, &v), "FACILITATOR,AWARDEE");
+        assert!(parse(&who, "FACILITATOR,NOBODY").is_err());
+        assert!(parse(&who, "").is_err());
     }
 
     #[test]

@@ -31,6 +31,21 @@ pub fn optional(field: &'static str, value: Option<&str>) -> RuleResult<Option<S
     }
 }
 
+/// Longest free text (an agenda, minutes).
+pub const MAX_LONG_TEXT_LEN: usize = 20_000;
+
+/// Trims a long optional text (agenda, minutes); blank becomes `None`.
+pub fn long(field: &'static str, value: Option<&str>) -> RuleResult<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.chars().count() > MAX_LONG_TEXT_LEN => Err(RuleViolation::new(
+            field,
+            format!("{field} : {MAX_LONG_TEXT_LEN} caractères au plus (too long)"),
+        )),
+        Some(v) => Ok(Some(v.to_string())),
+    }
+}
+
 /// A minimal e-mail shape check: one `@`, something on both sides, a dot in the domain.
 pub fn email(field: &'static str, value: Option<&str>) -> RuleResult<Option<String>> {
     let Some(v) = optional(field, value)? else {

@@ -82,6 +82,10 @@ pub const RULES: &[(&str, &str, Access)] = &[
         "chantiers",
         Roles(&[Admin, Facilitator, Buyer, Siae, Funder]),
     ),
+    ("QueryRoot", "workflow", Authenticated),
+    ("QueryRoot", "deadlines", Authenticated),
+    ("QueryRoot", "conventions", Authenticated),
+    ("QueryRoot", "commissions", Authenticated),
     (
         "QueryRoot",
         "exitStatistics",
@@ -151,6 +155,32 @@ pub const RULES: &[(&str, &str, Access)] = &[
         "MutationRoot",
         "recordExitFollowUp",
         Roles(&[Facilitator, Siae]),
+    ),
+    // Life cycles are driven by facilitators; others read what concerns them.
+    ("MutationRoot", "transition", Roles(&[Facilitator])),
+    ("MutationRoot", "createConvention", Roles(&[Facilitator])),
+    ("MutationRoot", "updateConvention", Roles(&[Facilitator])),
+    ("MutationRoot", "addConventionParty", Roles(&[Facilitator])),
+    ("MutationRoot", "setConventionAmount", Roles(&[Facilitator])),
+    (
+        "MutationRoot",
+        "addConventionDocument",
+        Roles(&[Facilitator]),
+    ),
+    ("MutationRoot", "planCommission", Roles(&[Facilitator])),
+    ("MutationRoot", "replanCommission", Roles(&[Facilitator])),
+    ("MutationRoot", "addCommissionMember", Roles(&[Facilitator])),
+    (
+        "MutationRoot",
+        "recordCommissionMinutes",
+        Roles(&[Facilitator]),
+    ),
+    ("MutationRoot", "recordDecision", Roles(&[Facilitator])),
+    ("MutationRoot", "completeDecision", Roles(&[Facilitator])),
+    (
+        "MutationRoot",
+        "refreshDeadlines",
+        Roles(&[Admin, Facilitator]),
     ),
 ];
 

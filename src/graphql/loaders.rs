@@ -54,7 +54,8 @@ has_id!(
     participant,
     placement,
     hour_entry,
-    chantier
+    chantier,
+    convention
 );
 
 /// A row of entity `E` by primary key.

@@ -11,6 +11,7 @@ pub mod node;
 pub mod params;
 pub mod party;
 pub mod path;
+pub mod workflow;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -29,6 +30,7 @@ pub struct QueryRoot(
     chantier::ChantierQuery,
     path::PathQuery,
     params::ParamsQuery,
+    workflow::WorkflowQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -41,6 +43,7 @@ pub struct MutationRoot(
     chantier::ChantierMutation,
     path::PathMutation,
     params::ParamsMutation,
+    workflow::WorkflowMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

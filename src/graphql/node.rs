@@ -2,7 +2,8 @@
 
 use async_graphql::{Context, ID, Interface, Object, Result};
 use entity::{
-    chantier, hour_entry, lot, market, operation, organization, participant, placement, territory,
+    chantier, commission, convention, hour_entry, lot, market, operation, organization,
+    participant, placement, territory,
 };
 use sea_orm::EntityTrait;
 
@@ -12,6 +13,7 @@ use super::connection::app;
 use super::ledger::{HourEntry, Placement};
 use super::market::{Lot, Market};
 use super::party::{Operation, Organization, Participant, Territory};
+use super::workflow::{Commission, Convention};
 use crate::error::AppError;
 use crate::ids::{self, Kind};
 use crate::service::scope;
@@ -28,6 +30,8 @@ pub enum Node {
     Placement(Placement),
     HourEntry(HourEntry),
     Chantier(Chantier),
+    Convention(Convention),
+    Commission(Commission),
 }
 
 #[derive(Default)]
@@ -38,7 +42,14 @@ impl NodeQuery {
     /// Any object by its global ID; null when there is none or when it is outside the caller's
     /// scope (the two cannot be told apart).
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
-        let Some((kind, uuid)) = ids::parse(&id) else {
+        load(ctx, &id).await
+    }
+}
+
+/// The object behind a global ID, in the caller's scope.
+pub async fn load(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
+    {
+        let Some((kind, uuid)) = ids::parse(id) else {
             return Err(AppError::bad_input(
                 "id",
                 format!(
@@ -112,6 +123,22 @@ impl NodeQuery {
             )
             .await?
             .map(|m| Node::Chantier(Chantier(m))),
+            Kind::Convention => scope::find::<convention::Entity, _>(
+                conn,
+                scope::conventions(a),
+                convention::Column::Id,
+                uuid,
+            )
+            .await?
+            .map(|m| Node::Convention(Convention(m))),
+            Kind::Commission => scope::find::<commission::Entity, _>(
+                conn,
+                scope::commissions(a),
+                commission::Column::Id,
+                uuid,
+            )
+            .await?
+            .map(|m| Node::Commission(Commission(m))),
             // Reached through their parent object.
             Kind::StatusChange
             | Kind::User
@@ -123,7 +150,10 @@ impl NodeQuery {
             | Kind::FundingLine
             | Kind::Eligibility
             | Kind::PassIae
-            | Kind::Immersion => None,
+            | Kind::Immersion
+            | Kind::Decision
+            | Kind::Deadline
+            | Kind::ConventionDocument => None,
         })
     }
 }

@@ -214,6 +214,12 @@ pub async fn create(
         Some(&audit::json(&row)),
     )
     .await?;
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Chantier(row.id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }

@@ -680,6 +680,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
                 chantier_id: None,
                 derogation: None,
                 training_end_date: None,
+                proposed: false,
                 modality,
                 employer_id: (*employer).clone(),
                 contract_type: contract,

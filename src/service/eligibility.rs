@@ -159,6 +159,12 @@ pub async fn record(
         Some(&trail),
     )
     .await?;
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Participant(person.id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -264,6 +270,12 @@ pub async fn issue_pass(
         Some(&audit::json(&row)),
     )
     .await?;
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Participant(person.id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -319,6 +331,12 @@ pub async fn extend_pass(
         Some(person.territory_id),
         Some(&audit::json(&pass)),
         Some(&audit::json(&row)),
+    )
+    .await?;
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Participant(person.id),
     )
     .await?;
     txn.commit().await?;

@@ -205,6 +205,9 @@ pub async fn record(
         Some(&audit::json(&row)),
     )
     .await?;
+    if let Some(m) = row.market_id {
+        super::deadlines::sync(&txn.txn, ctx, super::deadlines::SubjectRef::Market(m)).await?;
+    }
     txn.commit().await?;
     Ok(row)
 }
@@ -356,6 +359,9 @@ pub async fn correct(
         Some(&audit::json(&row)),
     )
     .await?;
+    if let Some(m) = row.market_id {
+        super::deadlines::sync(&txn.txn, ctx, super::deadlines::SubjectRef::Market(m)).await?;
+    }
     txn.commit().await?;
     Ok(row)
 }
@@ -469,6 +475,12 @@ pub async fn review(
             Some(&after),
         )
         .await?;
+    }
+    let mut markets: Vec<Uuid> = rows.iter().filter_map(|(e, _)| e.market_id).collect();
+    markets.sort();
+    markets.dedup();
+    for m in markets {
+        super::deadlines::sync(&txn.txn, ctx, super::deadlines::SubjectRef::Market(m)).await?;
     }
     txn.commit().await?;
     Ok(rows.into_iter().map(|(e, _)| e).collect())

@@ -2,7 +2,7 @@
 
 use async_graphql::{ID, InputObject};
 use chrono::NaiveDate;
-use entity::{hour_entry, hour_entry_review, lot, market, operation, status_change, territory};
+use entity::{lot, market, operation, status_change, territory};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -10,10 +10,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::page::{self, Page, PageArgs};
-use super::{Ctx, audit, get, organization::expect_kind, scope};
+use super::{Ctx, audit, get, organization::expect_kind, scope, workflow};
 use crate::domain::auth::{Actor, Role};
 use crate::domain::calibration::{self, CalibrationInput};
-use crate::domain::lifecycle::{self, MarketFacts};
 use crate::domain::params::ParamKey;
 use crate::domain::{
     AnruCategory, ClauseKind, MarketStatus, OrganizationKind, TargetSource, hours, text,
@@ -361,6 +360,12 @@ pub async fn set_lot_awardee(
         Some(&audit::json(&lot)),
     )
     .await?;
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Market(market.id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(lot)
 }
@@ -422,6 +427,12 @@ pub async fn set_hour_target(
         Some(&audit::json(&market)),
     )
     .await?;
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Market(market.id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(market)
 }
@@ -449,93 +460,49 @@ async fn load_for_write<C: ConnectionTrait>(
     }
 }
 
-async fn facts<C: ConnectionTrait>(conn: &C, market_id: Uuid) -> AppResult<MarketFacts> {
-    let lots = lot::Entity::find()
-        .filter(lot::Column::MarketId.eq(market_id))
-        .all(conn)
-        .await?;
-    let awaiting = hour_entry::Entity::find()
-        .left_join(hour_entry_review::Entity)
-        .filter(hour_entry::Column::MarketId.eq(market_id))
-        .filter(hour_entry_review::Column::Id.is_null())
-        .count(conn)
-        .await?;
-    Ok(MarketFacts {
-        lot_count: lots.len(),
-        lots_without_awardee: lots.iter().filter(|l| l.awardee_id.is_none()).count(),
-        entries_awaiting_review: awaiting as usize,
-    })
-}
-
 /// The moves open to the market now (guards included), for the front end's buttons.
 pub async fn available_transitions(
     ctx: &Ctx,
     actor: &Actor,
     market: &market::Model,
 ) -> AppResult<Vec<MarketStatus>> {
-    if !actor.facilitates(market.territory_id) {
-        return Ok(Vec::new());
-    }
-    let from = MarketStatus::from_db(&market.status);
-    let facts = facts(&ctx.db.conn, market.id).await?;
-    Ok(lifecycle::market_targets(from)
+    let s = workflow::Subject {
+        machine: crate::domain::workflow::Machine::Market,
+        kind: Kind::Market,
+        id: market.id,
+        territory: market.territory_id,
+        status: market.status.clone(),
+    };
+    Ok(workflow::options(ctx, actor, &s)
+        .await?
         .into_iter()
-        .filter(|to| lifecycle::check_market_transition(from, *to, facts, Some("-")).is_ok())
+        .filter(|o| o.allowed)
+        .map(|o| MarketStatus::from_db(&o.to))
         .collect())
 }
 
+/// A market's move, through the one workflow every object uses.
 pub async fn transition(
     ctx: &Ctx,
     actor: &Actor,
     input: TransitionMarketInput,
 ) -> AppResult<market::Model> {
     let market_id = ids::decode(Kind::Market, &input.market_id, "marketId")?;
-    let reason = text::optional("reason", input.reason.as_deref())?;
-    let txn = ctx.db.begin_write().await?;
-    let market = load_for_write(&txn.txn, actor, market_id, false).await?;
-    let before = audit::json(&market);
-    let from = MarketStatus::from_db(&market.status);
-    let facts = facts(&txn.txn, market_id).await?;
-    lifecycle::check_market_transition(from, input.to, facts, reason.as_deref())?;
-    let now = ctx.clock.now();
-    status_change::ActiveModel {
-        id: Set(ctx.clock.new_id()),
-        object_type: Set(Kind::Market.name().to_string()),
-        object_id: Set(market_id),
-        from_status: Set(from.as_str().to_string()),
-        to_status: Set(input.to.as_str().to_string()),
-        reason: Set(reason),
-        changed_at: Set(now),
-        changed_by: Set(Some(actor.label.clone())),
-    }
-    .insert(&txn.txn)
-    .await?;
-    let mut am = market.into_active_model();
-    am.status = Set(input.to.as_str().to_string());
-    am.updated_at = Set(now);
-    let market = am.update(&txn.txn).await?;
-    audit::record(
+    workflow::transition(
         ctx,
-        &txn.txn,
         actor,
-        "transitionMarket",
-        Kind::Market,
-        market.id,
-        Some(market.territory_id),
-        Some(&before),
-        Some(&audit::json(&market)),
+        workflow::TransitionInput {
+            id: input.market_id,
+            to: input.to.as_str().to_string(),
+            reason: input.reason,
+        },
     )
     .await?;
-    txn.commit().await?;
-    Ok(market)
+    super::get::<market::Entity, _>(&ctx.db.conn, market_id, "marché").await
 }
 
 pub async fn history(ctx: &Ctx, object_id: Uuid) -> AppResult<Vec<status_change::Model>> {
-    Ok(status_change::Entity::find()
-        .filter(status_change::Column::ObjectId.eq(object_id))
-        .order_by_asc(status_change::Column::Id)
-        .all(&ctx.db.conn)
-        .await?)
+    workflow::history(ctx, Kind::Market, object_id).await
 }
 
 pub async fn list(

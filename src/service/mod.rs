@@ -4,6 +4,9 @@
 pub mod audit;
 pub mod auth;
 pub mod chantier;
+pub mod commission;
+pub mod convention;
+pub mod deadlines;
 pub mod demo;
 pub mod eligibility;
 pub mod ledger;
@@ -18,6 +21,7 @@ pub mod placement;
 pub mod scope;
 pub mod stats;
 pub mod territory;
+pub mod workflow;
 
 use sea_orm::{ConnectionTrait, EntityTrait, PrimaryKeyTrait};
 

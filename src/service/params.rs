@@ -220,6 +220,8 @@ pub async fn set(
         Some(&audit::json(&row)),
     )
     .await?;
+    // Offsets, recipients and dates of the rules may have changed: reflow open deadlines.
+    super::deadlines::sync_territory(&txn.txn, ctx, place.territory).await?;
     txn.commit().await?;
     Ok(row)
 }

@@ -115,6 +115,12 @@ pub async fn record_immersion(
         Some(&audit::json(&row)),
     )
     .await?;
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Placement(row.placement_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -187,6 +193,12 @@ pub async fn extend(
         Some(site.territory),
         Some(&audit::json(&p)),
         Some(&after),
+    )
+    .await?;
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Placement(row.id),
     )
     .await?;
     txn.commit().await?;
@@ -268,6 +280,13 @@ pub async fn end(
         Some(site.territory),
         Some(&audit::json(&p)),
         Some(&audit::json(&ended)),
+    )
+    .await?;
+    super::deadlines::sync(&txn.txn, ctx, super::deadlines::SubjectRef::Placement(p.id)).await?;
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Participant(p.participant_id),
     )
     .await?;
     txn.commit().await?;

@@ -42,6 +42,10 @@ pub struct CreatePlacementInput {
     pub derogation: Option<CddiDerogation>,
     /// End of the training a CDDI is extended to finish.
     pub training_end_date: Option<NaiveDate>,
+    /// Only proposed (PROPOSED): it becomes ACTIVE through `transition` once signed, and the
+    /// contract rules are checked again then.
+    #[graphql(default)]
+    pub proposed: bool,
 }
 
 #[derive(Debug, Default, InputObject)]
@@ -371,7 +375,13 @@ pub async fn create(
         start_date: Set(input.start_date),
         end_date: Set(input.end_date),
         weekly_minutes: Set(weekly),
-        status: Set(PlacementStatus::Active.as_str().to_string()),
+        status: Set(if input.proposed {
+            PlacementStatus::Proposed
+        } else {
+            PlacementStatus::Active
+        }
+        .as_str()
+        .to_string()),
         created_at: Set(ctx.clock.now()),
         chantier_id: Set(site.chantier.as_ref().map(|c| c.id)),
         derogation: Set(input.derogation.map(|d| d.as_str().to_string())),
@@ -389,6 +399,18 @@ pub async fn create(
         Some(territory),
         None,
         Some(&audit::json(&row)),
+    )
+    .await?;
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Placement(row.id),
+    )
+    .await?;
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Participant(participant_id),
     )
     .await?;
     txn.commit().await?;

@@ -2,8 +2,8 @@
 //! through these, so an object out of scope answers exactly like a missing one.
 
 use entity::{
-    chantier, funding_line, hour_entry, lot, market, operation, organization, participant,
-    placement,
+    chantier, commission, commission_member, convention, convention_party, deadline, funding_line,
+    hour_entry, lot, market, operation, organization, participant, placement,
 };
 use sea_orm::sea_query::{Query, SelectStatement};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
@@ -193,6 +193,57 @@ pub fn chantiers(actor: &Actor) -> AppResult<Condition> {
             Ok(Condition::all().add(chantier::Column::Id.in_subquery(funded)))
         }
         Some(Role::Company) => Err(AppError::Forbidden),
+    }
+}
+
+/// Conventions: facilitators of the territory, and the organizations party to them.
+pub fn conventions(actor: &Actor) -> AppResult<Condition> {
+    match actor.role {
+        None | Some(Role::Admin) => Ok(everything()),
+        Some(Role::Facilitator) => {
+            Ok(Condition::all().add(convention::Column::TerritoryId.is_in(territories(actor))))
+        }
+        Some(_) => {
+            let party = Query::select()
+                .column(convention_party::Column::ConventionId)
+                .from(convention_party::Entity)
+                .and_where(convention_party::Column::OrganizationId.eq(org(actor)?))
+                .to_owned();
+            Ok(Condition::all().add(convention::Column::Id.in_subquery(party)))
+        }
+    }
+}
+
+/// Commissions: facilitators of the territory, and the organizations invited to them.
+pub fn commissions(actor: &Actor) -> AppResult<Condition> {
+    match actor.role {
+        None | Some(Role::Admin) => Ok(everything()),
+        Some(Role::Facilitator) => {
+            Ok(Condition::all().add(commission::Column::TerritoryId.is_in(territories(actor))))
+        }
+        Some(_) => {
+            let invited = Query::select()
+                .column(commission_member::Column::CommissionId)
+                .from(commission_member::Entity)
+                .and_where(commission_member::Column::OrganizationId.eq(org(actor)?))
+                .to_owned();
+            Ok(Condition::all().add(commission::Column::Id.in_subquery(invited)))
+        }
+    }
+}
+
+/// Deadlines: facilitators of the territory; others, those they are to be reminded of.
+pub fn deadlines(actor: &Actor) -> AppResult<Condition> {
+    match actor.role {
+        None | Some(Role::Admin) => Ok(everything()),
+        Some(Role::Facilitator) => {
+            Ok(Condition::all().add(deadline::Column::TerritoryId.is_in(territories(actor))))
+        }
+        Some(_) => {
+            // Recipients are stored as JSON; an organization is named by its id.
+            let needle = format!("%\"organizationId\":\"{}\"%", org(actor)?);
+            Ok(Condition::all().add(deadline::Column::Recipients.like(needle)))
+        }
     }
 }
 

@@ -114,3 +114,12 @@ pub async fn today<C: sea_orm::ConnectionTrait>(
     let t = super::get::<territory::Entity, _>(conn, territory_id, "territoire").await?;
     Ok(ctx.clock.today_in(time_zone(&t)))
 }
+
+/// The time zone of a territory, by id.
+pub async fn zone_of<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    territory_id: uuid::Uuid,
+) -> AppResult<Tz> {
+    let t = super::get::<territory::Entity, _>(conn, territory_id, "territoire").await?;
+    Ok(time_zone(&t))
+}

@@ -1,0 +1,885 @@
+//! Deadlines kept up to date from the objects: each mutation that can change a deadline calls
+//! `sync` for its subject inside its own transaction, so deadlines never lag their objects.
+//! `sync` asks the rules (domain::deadlines) what should exist now and reconciles the stored
+//! rows: new ones inserted, moved ones moved, met ones closed, unwanted open ones cancelled.
+
+use std::collections::HashMap;
+
+use async_graphql::{ID, InputObject};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use entity::{
+    chantier, commission, commission_member, convention, convention_party, deadline, decision,
+    eligibility, hour_entry, immersion, lot, market, participant, pass_iae, placement,
+    placement_exit, territory,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::page::PageArgs;
+use super::params::{Place, set_at};
+use super::{Ctx, get, scope};
+use crate::domain::auth::Actor;
+use crate::domain::dates::{add_months, last_day_of};
+use crate::domain::deadlines::{
+    self as rules, Change, DeadlineRule as R, DeadlineStatus, Due, Pace, RecipientEntry, Roles,
+    Stored,
+};
+use crate::domain::params::{ParamKey, ParamSet};
+use crate::domain::{
+    ChantierStatus, CommissionKind, CommissionStatus, ContractType, ConventionKind,
+    ConventionStatus, MarketStatus, PlacementStatus,
+};
+use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
+
+/// The object whose deadlines to bring up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectRef {
+    Market(Uuid),
+    Chantier(Uuid),
+    Convention(Uuid),
+    Commission(Uuid),
+    Placement(Uuid),
+    Participant(Uuid),
+    None,
+}
+
+/// What the rules want for one subject.
+struct Plan {
+    territory: Uuid,
+    kind: Kind,
+    id: Uuid,
+    market: Option<Uuid>,
+    chantier: Option<Uuid>,
+    operation: Option<Uuid>,
+    wanted: Vec<Due>,
+}
+
+impl Plan {
+    fn new(territory: Uuid, kind: Kind, id: Uuid) -> Self {
+        Plan {
+            territory,
+            kind,
+            id,
+            market: None,
+            chantier: None,
+            operation: None,
+            wanted: Vec::new(),
+        }
+    }
+
+    fn want(&mut self, due: Due, params: &ParamSet, roles: &Roles) {
+        let recipients = rules::recipients(params, due.rule, roles);
+        self.wanted.push(due.to(recipients));
+    }
+}
+
+async fn zone<C: ConnectionTrait>(conn: &C, territory: Uuid) -> AppResult<Tz> {
+    super::territory::zone_of(conn, territory).await
+}
+
+fn local_day(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    at.with_timezone(&tz).date_naive()
+}
+
+/// Brings the deadlines of one subject up to date.
+pub async fn sync<C: ConnectionTrait>(conn: &C, ctx: &Ctx, subject: SubjectRef) -> AppResult<()> {
+    let plan = match subject {
+        SubjectRef::Market(id) => plan_market(conn, ctx, id).await?,
+        SubjectRef::Chantier(id) => plan_chantier(conn, ctx, id).await?,
+        SubjectRef::Convention(id) => plan_convention(conn, ctx, id).await?,
+        SubjectRef::Commission(id) => plan_commission(conn, ctx, id).await?,
+        SubjectRef::Placement(id) => plan_placement(conn, ctx, id).await?,
+        SubjectRef::Participant(id) => plan_participant(conn, ctx, id).await?,
+        SubjectRef::None => return Ok(()),
+    };
+    write(conn, ctx, plan).await
+}
+
+async fn write<C: ConnectionTrait>(conn: &C, ctx: &Ctx, plan: Plan) -> AppResult<()> {
+    let rows = deadline::Entity::find()
+        .filter(deadline::Column::SubjectId.eq(plan.id))
+        .all(conn)
+        .await?;
+    let stored: Vec<Stored> = rows
+        .iter()
+        .map(|r| Stored {
+            id: r.id,
+            rule: R::from_db(&r.rule),
+            key: r.key.clone(),
+            due_on: r.due_on,
+            status: DeadlineStatus::from_db(&r.status),
+            met_on: r.met_on,
+            title: r.title.clone(),
+            recipients: serde_json::from_str(&r.recipients).unwrap_or_default(),
+        })
+        .collect();
+    let now = ctx.clock.now();
+    for change in rules::reconcile(&stored, plan.wanted) {
+        match change {
+            Change::Insert(due) => {
+                deadline::ActiveModel {
+                    id: Set(ctx.clock.new_id()),
+                    territory_id: Set(plan.territory),
+                    rule: Set(due.rule.as_str().into()),
+                    subject_kind: Set(plan.kind.name().into()),
+                    subject_id: Set(plan.id),
+                    key: Set(due.key.clone()),
+                    due_on: Set(due.due_on),
+                    status: Set(if due.met_on.is_some() {
+                        DeadlineStatus::Met
+                    } else {
+                        DeadlineStatus::Open
+                    }
+                    .as_str()
+                    .into()),
+                    title: Set(due.title.clone()),
+                    recipients: Set(json(&due.recipients)),
+                    met_on: Set(due.met_on),
+                    market_id: Set(plan.market),
+                    chantier_id: Set(plan.chantier),
+                    operation_id: Set(plan.operation),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+                .insert(conn)
+                .await?;
+            }
+            Change::Update { id, due, status } => {
+                deadline::ActiveModel {
+                    id: Set(id),
+                    due_on: Set(due.due_on),
+                    status: Set(status.as_str().into()),
+                    title: Set(due.title.clone()),
+                    recipients: Set(json(&due.recipients)),
+                    met_on: Set(due.met_on),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .update(conn)
+                .await?;
+            }
+            Change::Cancel(id) => {
+                deadline::ActiveModel {
+                    id: Set(id),
+                    status: Set(DeadlineStatus::Cancelled.as_str().into()),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .update(conn)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn json(r: &[RecipientEntry]) -> String {
+    serde_json::to_string(r).unwrap_or_else(|_| "[]".into())
+}
+
+async fn plan_market<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
+    let m = get::<market::Entity, _>(conn, id, "marché").await?;
+    let tz = zone(conn, m.territory_id).await?;
+    let today = ctx.clock.today_in(tz);
+    let params = set_at(conn, Place::of_market(&m), today).await?;
+    let mut plan = Plan::new(m.territory_id, Kind::Market, id);
+    plan.market = Some(id);
+    plan.operation = m.operation_id;
+    let status = MarketStatus::from_db(&m.status);
+    if matches!(status, MarketStatus::InProgress | MarketStatus::Completed) {
+        let lots = lot::Entity::find()
+            .filter(lot::Column::MarketId.eq(id))
+            .order_by_asc(lot::Column::Number)
+            .all(conn)
+            .await?;
+        // First recording of each (lot, period start): when a month's statement arrived.
+        let arrived: Vec<(Option<Uuid>, NaiveDate, DateTime<Utc>)> = hour_entry::Entity::find()
+            .select_only()
+            .column(hour_entry::Column::LotId)
+            .column(hour_entry::Column::PeriodStart)
+            .column_as(hour_entry::Column::RecordedAt.min(), "first")
+            .filter(hour_entry::Column::MarketId.eq(id))
+            .group_by(hour_entry::Column::LotId)
+            .group_by(hour_entry::Column::PeriodStart)
+            .into_tuple()
+            .all(conn)
+            .await?;
+        let single = lots.len() == 1;
+        let day = params.int(ParamKey::StatementDayOfMonth);
+        for l in lots.iter() {
+            let Some(awardee) = l.awardee_id else {
+                continue;
+            };
+            let roles = Roles {
+                awardees: vec![awardee],
+                ..Default::default()
+            };
+            for month in rules::months_between(m.start_date, m.end_date) {
+                let next = add_months(month, 1);
+                let met = arrived
+                    .iter()
+                    .filter(|(lot, start, _)| {
+                        (*lot == Some(l.id) || (lot.is_none() && single))
+                            && *start >= month
+                            && *start < next
+                    })
+                    .map(|(_, _, at)| local_day(*at, tz))
+                    .min();
+                let what = format!(
+                    "heures de {} du lot {} « {} », marché {}",
+                    rules::month_name(month),
+                    l.number,
+                    l.title,
+                    m.reference
+                );
+                let due = Due::new(
+                    R::MonthlyStatement,
+                    format!("{}:{}", l.id, month.format("%Y-%m")),
+                    rules::statement_due(month, day),
+                    &what,
+                );
+                plan.want(due.met(met), &params, &roles);
+            }
+        }
+    }
+    if status == MarketStatus::InProgress
+        && let Some(target) = m.target_minutes
+    {
+        let delivered = super::stats::totals(conn, super::stats::Scope::Market, &[id])
+            .await?
+            .get(&id)
+            .map_or(0, |t| t.all.validated);
+        let f = rules::forecast(target, delivered, m.start_date, m.end_date, today, &params);
+        let open = deadline::Entity::find()
+            .filter(deadline::Column::SubjectId.eq(id))
+            .filter(deadline::Column::Rule.eq(R::MarketBehind.as_str()))
+            .filter(deadline::Column::Status.eq(DeadlineStatus::Open.as_str()))
+            .one(conn)
+            .await?;
+        let what = format!(
+            "marché {} : prévision {} h pour un objectif de {} h",
+            m.reference,
+            f.minutes_at_end / 60,
+            target / 60
+        );
+        let roles = Roles {
+            buyer: Some(m.buyer_id),
+            ..Default::default()
+        };
+        match (f.pace == Pace::Behind, open) {
+            (true, Some(o)) => plan.want(
+                Due::new(R::MarketBehind, o.key, o.due_on, &what),
+                &params,
+                &roles,
+            ),
+            (true, None) => plan.want(
+                Due::new(R::MarketBehind, today.to_string(), today, &what),
+                &params,
+                &roles,
+            ),
+            // Back on track: the deadline is met today.
+            (false, Some(o)) => plan.want(
+                Due::new(R::MarketBehind, o.key, o.due_on, &what).met(Some(today)),
+                &params,
+                &roles,
+            ),
+            (false, None) => {}
+        }
+    }
+    // Met "behind" deadlines stay as they are; keep them out of cancellation.
+    Ok(plan)
+}
+
+async fn plan_chantier<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
+    let c = get::<chantier::Entity, _>(conn, id, "chantier").await?;
+    let tz = zone(conn, c.territory_id).await?;
+    let params = set_at(conn, super::chantier::place(&c), ctx.clock.today_in(tz)).await?;
+    let mut plan = Plan::new(c.territory_id, Kind::Chantier, id);
+    plan.chantier = Some(id);
+    plan.market = c.market_id;
+    plan.operation = c.operation_id;
+    if ChantierStatus::from_db(&c.status) == ChantierStatus::Evaluated {
+        return Ok(plan);
+    }
+    let held = commission::Entity::find()
+        .filter(commission::Column::ChantierId.eq(id))
+        .filter(commission::Column::Status.eq(CommissionStatus::Held.as_str()))
+        .all(conn)
+        .await?;
+    let roles = Roles {
+        carrier: Some(c.carrier_id),
+        owner: Some(c.owner_id),
+        ..Default::default()
+    };
+    for (kind, day) in rules::steering_dates(c.start_date, c.end_date) {
+        let met = held
+            .iter()
+            .filter(|h| h.kind == kind)
+            .map(|h| local_day(h.starts_at, tz))
+            .min();
+        let label = match CommissionKind::from_db(kind) {
+            CommissionKind::SteeringStart => "de démarrage",
+            CommissionKind::SteeringMidterm => "à mi-parcours",
+            _ => "final",
+        };
+        let what = format!("comité {label} du chantier « {} »", c.title);
+        plan.want(
+            Due::new(R::SteeringCommittee, kind, day, &what).met(met),
+            &params,
+            &roles,
+        );
+    }
+    Ok(plan)
+}
+
+async fn plan_convention<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
+    use ConventionStatus as S;
+    let c = get::<convention::Entity, _>(conn, id, "convention").await?;
+    let tz = zone(conn, c.territory_id).await?;
+    let params = set_at(
+        conn,
+        Place::territory(c.territory_id),
+        ctx.clock.today_in(tz),
+    )
+    .await?;
+    let mut plan = Plan::new(c.territory_id, Kind::Convention, id);
+    plan.chantier = c.chantier_id;
+    plan.operation = c.operation_id;
+    let kind = ConventionKind::from_db(&c.kind);
+    let status = S::from_db(&c.status);
+    let parties: Vec<Uuid> = convention_party::Entity::find()
+        .filter(convention_party::Column::ConventionId.eq(id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|p| p.organization_id)
+        .collect();
+    let roles = Roles {
+        parties,
+        ..Default::default()
+    };
+    let what = format!("{} « {} »", c.reference, c.title);
+    if kind.state_answers()
+        && let Some(filed) = c.filed_on
+        && status != S::Draft
+        && (status != S::Terminated || c.signed_on.is_some())
+    {
+        let due = Due::new(
+            R::StateAnswer,
+            "answer",
+            rules::state_answer_due(filed, &params),
+            &what,
+        );
+        plan.want(due.met(c.signed_on), &params, &roles);
+    }
+    let live = matches!(status, S::Signed | S::Active | S::RenewalDue | S::Expired);
+    if let (true, Some(end)) = (live, c.end_date) {
+        let renewal = convention::Entity::find()
+            .filter(convention::Column::RenewsId.eq(id))
+            .filter(convention::Column::FiledOn.is_not_null())
+            .filter(convention::Column::Status.ne(S::Terminated.as_str()))
+            .order_by_asc(convention::Column::FiledOn)
+            .one(conn)
+            .await?;
+        let renewed_on = renewal.and_then(|r| r.filed_on);
+        let ended = (status == S::Expired).then_some(end);
+        plan.want(
+            Due::new(R::ConventionEnd, "end", end, &what).met(renewed_on.or(ended)),
+            &params,
+            &roles,
+        );
+        if kind == ConventionKind::StateAgreement {
+            plan.want(
+                Due::new(
+                    R::ConventionRenewal,
+                    "renewal",
+                    rules::renewal_due(end),
+                    &what,
+                )
+                .met(renewed_on),
+                &params,
+                &roles,
+            );
+        }
+    }
+    Ok(plan)
+}
+
+async fn plan_commission<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
+    let c = get::<commission::Entity, _>(conn, id, "commission").await?;
+    let tz = zone(conn, c.territory_id).await?;
+    let params = set_at(
+        conn,
+        Place::territory(c.territory_id),
+        ctx.clock.today_in(tz),
+    )
+    .await?;
+    let mut plan = Plan::new(c.territory_id, Kind::Commission, id);
+    plan.chantier = c.chantier_id;
+    plan.market = c.market_id;
+    plan.operation = c.operation_id;
+    let status = CommissionStatus::from_db(&c.status);
+    if status == CommissionStatus::Cancelled {
+        return Ok(plan);
+    }
+    let members = commission_member::Entity::find()
+        .filter(commission_member::Column::CommissionId.eq(id))
+        .all(conn)
+        .await?;
+    let roles = Roles {
+        members: members.into_iter().map(|m| (m.name, m.email)).collect(),
+        ..Default::default()
+    };
+    let local = c.starts_at.with_timezone(&tz);
+    let what = format!(
+        "« {} » le {} à {}, {}",
+        c.title,
+        local.format("%d/%m/%Y"),
+        local.format("%H:%M"),
+        c.place
+    );
+    let day = local.date_naive();
+    let held = (status == CommissionStatus::Held).then_some(day);
+    plan.want(
+        Due::new(R::Commission, "meeting", day, &what).met(held),
+        &params,
+        &roles,
+    );
+    let decisions = decision::Entity::find()
+        .filter(decision::Column::CommissionId.eq(id))
+        .all(conn)
+        .await?;
+    for d in decisions {
+        let Some(due_on) = d.due_on else { continue };
+        let roles = Roles {
+            decision_owner: d.owner_name.clone().map(|n| (n, d.owner_email.clone())),
+            ..Default::default()
+        };
+        let what = format!("{} (commission « {} »)", d.subject, c.title);
+        plan.want(
+            Due::new(R::DecisionFollowUp, d.id.to_string(), due_on, &what).met(d.done_on),
+            &params,
+            &roles,
+        );
+    }
+    Ok(plan)
+}
+
+async fn plan_placement<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
+    use PlacementStatus as S;
+    let p = get::<placement::Entity, _>(conn, id, "placement").await?;
+    let site = super::placement::site_of(conn, &p).await?;
+    let tz = zone(conn, site.territory).await?;
+    let params = set_at(conn, site.place(), ctx.clock.today_in(tz)).await?;
+    let mut plan = Plan::new(site.territory, Kind::Placement, id);
+    plan.market = p.market_id;
+    plan.chantier = p.chantier_id;
+    let status = S::from_db(&p.status);
+    if status == S::Cancelled {
+        return Ok(plan);
+    }
+    let roles = Roles {
+        employer: Some(p.employer_id),
+        ..Default::default()
+    };
+    let contract = ContractType::from_db(&p.contract_type);
+    let what = format!("{} du {}", contract, p.start_date.format("%d/%m/%Y"));
+    let ended = if status == S::Ended {
+        placement_exit::Entity::find()
+            .filter(placement_exit::Column::PlacementId.eq(id))
+            .one(conn)
+            .await?
+            .map(|e| e.exit_date)
+            .or(p.end_date)
+    } else {
+        None
+    };
+    if let Some(end) = p.end_date {
+        plan.want(
+            Due::new(R::PlacementEnd, "end", end, &what).met(ended),
+            &params,
+            &roles,
+        );
+    }
+    if contract == ContractType::Cddi {
+        let first = placement::Entity::find()
+            .filter(placement::Column::ParticipantId.eq(p.participant_id))
+            .filter(placement::Column::EmployerId.eq(p.employer_id))
+            .filter(placement::Column::ContractType.eq(ContractType::Cddi.as_str()))
+            .filter(placement::Column::Status.ne(S::Cancelled.as_str()))
+            .order_by_asc(placement::Column::StartDate)
+            .one(conn)
+            .await?
+            .map_or(p.start_date, |f| f.start_date);
+        let months = if p.derogation.is_some() {
+            params.int(ParamKey::CddiDerogationMaxMonths)
+        } else {
+            params.int(ParamKey::CddiMaxMonths)
+        };
+        plan.want(
+            Due::new(R::CddiCap, "cap", last_day_of(first, months), &what).met(ended),
+            &params,
+            &roles,
+        );
+    }
+    let immersions = immersion::Entity::find()
+        .filter(immersion::Column::PlacementId.eq(id))
+        .all(conn)
+        .await?;
+    for i in immersions {
+        let w = format!("immersion chez {} ({what})", i.host_name);
+        plan.want(
+            Due::new(R::ImmersionEnd, i.id.to_string(), i.end_date, &w),
+            &params,
+            &roles,
+        );
+    }
+    if matches!(contract, ContractType::CuiCae | ContractType::CuiCie) {
+        let filed = convention::Entity::find()
+            .filter(convention::Column::PlacementId.eq(id))
+            .filter(convention::Column::Kind.eq(ConventionKind::IndividualAid.as_str()))
+            .filter(convention::Column::FiledOn.is_not_null())
+            .order_by_asc(convention::Column::FiledOn)
+            .one(conn)
+            .await?
+            .and_then(|c| c.filed_on);
+        plan.want(
+            Due::new(
+                R::AidAgreementFiling,
+                "filing",
+                rules::aid_filing_due(p.start_date, &params),
+                &what,
+            )
+            .met(filed),
+            &params,
+            &roles,
+        );
+    }
+    Ok(plan)
+}
+
+async fn plan_participant<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
+    let person = get::<participant::Entity, _>(conn, id, "participant").await?;
+    let tz = zone(conn, person.territory_id).await?;
+    let params = set_at(
+        conn,
+        Place::territory(person.territory_id),
+        ctx.clock.today_in(tz),
+    )
+    .await?;
+    let mut plan = Plan::new(person.territory_id, Kind::Participant, id);
+    // Validity matters while the person is on a path; otherwise nobody is to be reminded.
+    let on_path = placement::Entity::find()
+        .filter(placement::Column::ParticipantId.eq(id))
+        .filter(
+            placement::Column::Status.is_in(
+                [
+                    PlacementStatus::Proposed,
+                    PlacementStatus::Active,
+                    PlacementStatus::Suspended,
+                ]
+                .map(|s| s.as_str()),
+            ),
+        )
+        .one(conn)
+        .await?;
+    if on_path.is_none() || person.anonymized_at.is_some() {
+        return Ok(plan);
+    }
+    let roles = Roles::default();
+    let mut records = eligibility::Entity::find()
+        .filter(eligibility::Column::ParticipantId.eq(id))
+        .all(conn)
+        .await?;
+    records.sort_by_key(|e| (e.scheme.clone(), e.valid_until));
+    for (i, e) in records.iter().enumerate() {
+        // Met when a later check of the same scheme carries it further.
+        let renewed = records[i + 1..]
+            .iter()
+            .filter(|n| n.scheme == e.scheme && n.valid_until > e.valid_until)
+            .map(|n| n.checked_on)
+            .min();
+        let what = format!(
+            "éligibilité {} vérifiée le {}",
+            e.scheme,
+            e.checked_on.format("%d/%m/%Y")
+        );
+        plan.want(
+            Due::new(R::EligibilityEnd, e.id.to_string(), e.valid_until, &what).met(renewed),
+            &params,
+            &roles,
+        );
+    }
+    let passes = pass_iae::Entity::find()
+        .filter(pass_iae::Column::ParticipantId.eq(id))
+        .all(conn)
+        .await?;
+    for pass in passes {
+        let what = format!("PASS IAE {}", pass.number);
+        plan.want(
+            Due::new(R::PassIaeEnd, pass.id.to_string(), pass.end_date, &what),
+            &params,
+            &roles,
+        );
+    }
+    Ok(plan)
+}
+
+/// Reflows every deadline of a territory: after a parameter change, or as the daily pass that
+/// judges markets' pace as days go by.
+pub async fn sync_territory<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    territory_id: Uuid,
+) -> AppResult<usize> {
+    let mut subjects = Vec::new();
+    let markets: Vec<Uuid> = market::Entity::find()
+        .select_only()
+        .column(market::Column::Id)
+        .filter(market::Column::TerritoryId.eq(territory_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    subjects.extend(markets.iter().map(|id| SubjectRef::Market(*id)));
+    let chantiers: Vec<Uuid> = chantier::Entity::find()
+        .select_only()
+        .column(chantier::Column::Id)
+        .filter(chantier::Column::TerritoryId.eq(territory_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    subjects.extend(chantiers.iter().map(|id| SubjectRef::Chantier(*id)));
+    let conventions: Vec<Uuid> = convention::Entity::find()
+        .select_only()
+        .column(convention::Column::Id)
+        .filter(convention::Column::TerritoryId.eq(territory_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    subjects.extend(conventions.into_iter().map(SubjectRef::Convention));
+    let commissions: Vec<Uuid> = commission::Entity::find()
+        .select_only()
+        .column(commission::Column::Id)
+        .filter(commission::Column::TerritoryId.eq(territory_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    subjects.extend(commissions.into_iter().map(SubjectRef::Commission));
+    let placements: Vec<Uuid> = placement::Entity::find()
+        .select_only()
+        .column(placement::Column::Id)
+        .filter(
+            Condition::any()
+                .add(placement::Column::MarketId.is_in(markets))
+                .add(placement::Column::ChantierId.is_in(chantiers)),
+        )
+        .into_tuple()
+        .all(conn)
+        .await?;
+    subjects.extend(placements.into_iter().map(SubjectRef::Placement));
+    let people: Vec<Uuid> = participant::Entity::find()
+        .select_only()
+        .column(participant::Column::Id)
+        .filter(participant::Column::TerritoryId.eq(territory_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    subjects.extend(people.into_iter().map(SubjectRef::Participant));
+    for s in &subjects {
+        sync(conn, ctx, *s).await?;
+    }
+    Ok(subjects.len())
+}
+
+/// A deadline as read on a day in its territory.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub row: deadline::Model,
+    pub status: DeadlineStatus,
+}
+
+#[derive(Debug, Default, InputObject)]
+pub struct DeadlineFilter {
+    pub territory_id: Option<ID>,
+    /// Open deadlines due within this many days from today, overdue ones included (default 30).
+    pub due_within_days: Option<i32>,
+    /// Only open deadlines whose day has passed.
+    pub overdue: Option<bool>,
+    /// MET or CANCELLED ones instead of open ones (MISSED is the same as `overdue`).
+    pub status: Option<DeadlineStatus>,
+    pub rule: Option<R>,
+    /// The deadlines of one object (a market, chantier, convention, commission, placement or
+    /// participant), whatever their status.
+    pub subject_id: Option<ID>,
+}
+
+/// Deadlines the caller may see.
+pub fn visible(actor: &Actor) -> AppResult<Condition> {
+    scope::deadlines(actor)
+}
+
+/// Keyset cursor over (due day, id): the list is sorted by day.
+pub fn cursor(row: &deadline::Model) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{}", row.due_on, row.id))
+}
+
+fn parse_cursor(raw: &str) -> AppResult<(NaiveDate, Uuid)> {
+    use base64::Engine;
+    let bad = || AppError::bad_input("after", "after : curseur illisible (malformed cursor)");
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let (d, id) = text.split_once('|').ok_or_else(bad)?;
+    Ok((
+        d.parse().map_err(|_| bad())?,
+        Uuid::parse_str(id).map_err(|_| bad())?,
+    ))
+}
+
+/// The facilitator's morning list: deadlines in scope, by due day, paged.
+pub async fn list(
+    ctx: &Ctx,
+    actor: &Actor,
+    filter: DeadlineFilter,
+    after: Option<String>,
+    first: Option<i32>,
+) -> AppResult<(Vec<View>, bool)> {
+    let args = PageArgs::new(None, first)?;
+    let conn = &ctx.db.conn;
+    let mut q = deadline::Entity::find().filter(visible(actor)?);
+    let territory = ids::decode_opt(
+        Kind::Territory,
+        filter.territory_id.as_ref(),
+        "filter.territoryId",
+    )?;
+    if let Some(t) = territory {
+        q = q.filter(deadline::Column::TerritoryId.eq(t));
+    }
+    let tz = match territory.or_else(|| actor.territories.iter().next().copied()) {
+        Some(t) => zone(conn, t).await?,
+        None => chrono_tz::Europe::Paris,
+    };
+    let today = ctx.clock.today_in(tz);
+    if let Some(r) = filter.rule {
+        q = q.filter(deadline::Column::Rule.eq(r.as_str()));
+    }
+    if let Some(s) = &filter.subject_id {
+        let (_, id) = ids::parse(s).ok_or_else(|| {
+            AppError::bad_input(
+                "filter.subjectId",
+                "filter.subjectId : identifiant illisible",
+            )
+        })?;
+        q = q.filter(deadline::Column::SubjectId.eq(id));
+    } else {
+        match filter.status {
+            Some(s @ (DeadlineStatus::Met | DeadlineStatus::Cancelled)) => {
+                q = q.filter(deadline::Column::Status.eq(s.as_str()));
+            }
+            Some(DeadlineStatus::Missed) | None
+                if filter.overdue == Some(true)
+                    || filter.status == Some(DeadlineStatus::Missed) =>
+            {
+                q = q
+                    .filter(deadline::Column::Status.eq(DeadlineStatus::Open.as_str()))
+                    .filter(deadline::Column::DueOn.lt(today))
+                    .filter(deadline::Column::Rule.ne(R::ImmersionEnd.as_str()));
+            }
+            _ => {
+                let days = filter.due_within_days.unwrap_or(30);
+                if !(0..=3660).contains(&days) {
+                    return Err(AppError::bad_input(
+                        "filter.dueWithinDays",
+                        format!("filter.dueWithinDays : entre 0 et 3660 jours, reçu {days}"),
+                    ));
+                }
+                q = q
+                    .filter(deadline::Column::Status.eq(DeadlineStatus::Open.as_str()))
+                    .filter(
+                        deadline::Column::DueOn
+                            .lte(crate::domain::dates::add_days(today, i64::from(days))),
+                    );
+            }
+        }
+    }
+    if let Some(raw) = after {
+        let (d, id) = parse_cursor(&raw)?;
+        q = q.filter(
+            Condition::any().add(deadline::Column::DueOn.gt(d)).add(
+                Condition::all()
+                    .add(deadline::Column::DueOn.eq(d))
+                    .add(deadline::Column::Id.gt(id)),
+            ),
+        );
+    }
+    let mut rows = q
+        .order_by_asc(deadline::Column::DueOn)
+        .order_by_asc(deadline::Column::Id)
+        .limit(args.first + 1)
+        .all(conn)
+        .await?;
+    let has_next = rows.len() as u64 > args.first;
+    rows.truncate(args.first as usize);
+    Ok((views(ctx, rows).await?, has_next))
+}
+
+/// Reads rows with their status on today in each one's territory.
+pub async fn views(ctx: &Ctx, rows: Vec<deadline::Model>) -> AppResult<Vec<View>> {
+    let mut territories: Vec<Uuid> = rows.iter().map(|r| r.territory_id).collect();
+    territories.sort();
+    territories.dedup();
+    let zones: HashMap<Uuid, Tz> = territory::Entity::find()
+        .filter(territory::Column::Id.is_in(territories))
+        .all(&ctx.db.conn)
+        .await?
+        .iter()
+        .map(|t| (t.id, super::territory::time_zone(t)))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let tz = zones
+                .get(&row.territory_id)
+                .copied()
+                .unwrap_or(chrono_tz::Europe::Paris);
+            let status = rules::status_on(
+                R::from_db(&row.rule),
+                DeadlineStatus::from_db(&row.status),
+                row.due_on,
+                ctx.clock.today_in(tz),
+            );
+            View { row, status }
+        })
+        .collect())
+}
+
+/// Every deadline of one object, by due day.
+pub async fn of_subject(ctx: &Ctx, subject_id: Uuid) -> AppResult<Vec<View>> {
+    let rows = deadline::Entity::find()
+        .filter(deadline::Column::SubjectId.eq(subject_id))
+        .order_by_asc(deadline::Column::DueOn)
+        .order_by_asc(deadline::Column::Id)
+        .all(&ctx.db.conn)
+        .await?;
+    views(ctx, rows).await
+}
+
+/// `sync_territory` for a facilitator of the territory, in one transaction.
+pub async fn refresh(ctx: &Ctx, actor: &Actor, territory_id: ID) -> AppResult<usize> {
+    let territory = ids::decode(Kind::Territory, &territory_id, "territoryId")?;
+    if !actor.facilitates(territory) {
+        return Err(AppError::NotFound("territoire".into()));
+    }
+    let txn = ctx.db.begin_write().await?;
+    let n = sync_territory(&txn.txn, ctx, territory).await?;
+    txn.commit().await?;
+    Ok(n)
+}
