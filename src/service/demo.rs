@@ -10,6 +10,8 @@ use super::auth::CreateUserInput;
 use super::chantier::{
     AddFundingLineInput, AddSupervisorInput, BudgetLineInput, CreateChantierInput, SetBudgetInput,
 };
+use super::commission::{MemberInput, PlanCommissionInput};
+use super::convention::{AmountInput, CreateConventionInput, PartyInput};
 use super::eligibility::{ProofInput, RecordEligibilityInput};
 use super::ledger::{CorrectHoursInput, RecordHoursInput, ReviewHoursInput};
 use super::market::{CreateMarketInput, LotInput, SetHourTargetInput, TransitionMarketInput};
@@ -18,6 +20,7 @@ use super::organization::CreateOrganizationInput;
 use super::participant::CreateParticipantInput;
 use super::placement::CreatePlacementInput;
 use super::territory::CreateTerritoryInput;
+use super::workflow::TransitionInput;
 use crate::domain::auth::{Actor, Role};
 use crate::domain::*;
 use crate::error::AppResult;
@@ -886,6 +889,19 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         .await?;
     }
 
+    workflow_sample(
+        ctx,
+        &system,
+        &mayotte,
+        &chantier_id,
+        &aci_976,
+        &deets,
+        &pru,
+        start,
+        today,
+    )
+    .await?;
+
     let accounts: [(&str, Role, Option<&ID>, Vec<ID>); 6] = [
         ("admin@demo.passerelle.fr", Role::Admin, None, vec![]),
         (
@@ -939,6 +955,122 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
         participant_ids.len(),
         entries
     ))
+}
+
+/// The chantier's State agreement, signed and active, so the chantier is AGREED; its start
+/// committee is still to hold (RUNNING is refused until then) and the PRU's insertion commission
+/// is planned in a fortnight: the facilitator's deadlines list has something to show.
+#[allow(clippy::too_many_arguments)]
+async fn workflow_sample(
+    ctx: &Ctx,
+    system: &Actor,
+    territory: &ID,
+    chantier: &ID,
+    aci: &ID,
+    deets: &ID,
+    pru: &ID,
+    start: NaiveDate,
+    today: NaiveDate,
+) -> AppResult<()> {
+    let end = start
+        .checked_add_months(Months::new(36))
+        .and_then(|d| d.pred_opt())
+        .expect("date");
+    let amounts = (start.year()..=end.year())
+        .map(|year| AmountInput {
+            year,
+            amount_cents: 1_500_000,
+        })
+        .collect();
+    let conv = super::convention::create(
+        ctx,
+        system,
+        CreateConventionInput {
+            territory_id: territory.clone(),
+            kind: ConventionKind::StateAgreement,
+            reference: "CONV-ACI-976-01".into(),
+            title: "Conventionnement ACI – chantier rénovation M'Gombani".into(),
+            chantier_id: Some(chantier.clone()),
+            placement_id: None,
+            operation_id: Some(pru.clone()),
+            renews_id: None,
+            start_date: Some(start),
+            end_date: Some(end),
+            parties: vec![
+                PartyInput {
+                    organization_id: aci.clone(),
+                    role: PartyRole::Beneficiary,
+                },
+                PartyInput {
+                    organization_id: deets.clone(),
+                    role: PartyRole::Signatory,
+                },
+            ],
+            amounts,
+        },
+    )
+    .await?;
+    let conv_id = encode(Kind::Convention, conv.id);
+    let step = |id: &ID, to: &str| TransitionInput {
+        id: id.clone(),
+        to: to.into(),
+        reason: None,
+    };
+    for to in ["SUBMITTED", "SIGNED", "ACTIVE"] {
+        super::workflow::transition(ctx, system, step(&conv_id, to)).await?;
+    }
+    super::workflow::transition(ctx, system, step(chantier, "AGREED")).await?;
+    let at = |days: u64, hour: u32| {
+        today
+            .checked_add_days(chrono::Days::new(days))
+            .and_then(|d| d.and_hms_opt(hour, 0, 0))
+            .expect("date")
+    };
+    let member = |name: &str, email: &str, org: &ID| MemberInput {
+        name: name.into(),
+        email: Some(email.into()),
+        organization_id: Some(org.clone()),
+    };
+    super::commission::plan(
+        ctx,
+        system,
+        PlanCommissionInput {
+            kind: CommissionKind::SteeringStart,
+            title: "Comité de pilotage de démarrage".into(),
+            operation_id: None,
+            market_id: None,
+            chantier_id: Some(chantier.clone()),
+            starts_at: at(7, 9),
+            duration_minutes: 120,
+            place: "Mairie de Mamoudzou".into(),
+            agenda: Some("Recrutements ; encadrement ; calendrier des travaux".into()),
+            members: vec![
+                member("Direction de l'ACI", "direction@aci-mgombani.example", aci),
+                member("Service IAE", "iae@deets-mayotte.example", deets),
+            ],
+        },
+    )
+    .await?;
+    super::commission::plan(
+        ctx,
+        system,
+        PlanCommissionInput {
+            kind: CommissionKind::InsertionCommission,
+            title: "Commission d'insertion du PRU de M'Gombani".into(),
+            operation_id: Some(pru.clone()),
+            market_id: None,
+            chantier_id: None,
+            starts_at: at(14, 14),
+            duration_minutes: 120,
+            place: "Maison du projet, M'Gombani".into(),
+            agenda: Some(
+                "Candidats proposés ; heures réalisées ; difficultés des entreprises".into(),
+            ),
+            members: vec![member("Service IAE", "iae@deets-mayotte.example", deets)],
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
