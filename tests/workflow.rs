@@ -664,6 +664,52 @@ async fn placement_moves_and_contract_deadlines(app: &TestApp) {
             .contains("déclaration(s) d'heures existent")
     );
     go_why(app, &p, "CANCELLED", "Embauche annulée").await;
+    // Contract rules are judged again on activation: a proposal that fitted when made is
+    // refused once the territory lowers the weekly cap (26 h + 20 h = 46 h > 45 h).
+    let data = app
+        .ok(
+            CREATE_PLACEMENT,
+            json!({"i": {"participantId": w.participant, "marketId": w.market, "lotId": w.lot,
+                "modality": "DIRECT_HIRE", "employerId": w.company, "contractType": "CDD",
+                "startDate": "2026-12-01", "endDate": "2027-02-28", "weeklyHours": "20", "proposed": true}}),
+        )
+        .await;
+    let second = id(&data, &["createPlacement", "id"]);
+    app.ok(
+        "mutation($i: SetParameterInput!) { setParameter(input: $i) { id } }",
+        json!({"i": {"key": "MAX_WEEKLY_HOURS_ALL_PLACEMENTS", "territoryId": w.territory, "value": "45",
+            "reason": "Accord local"}}),
+    )
+    .await;
+    let f = flow(app, &second).await;
+    assert_eq!(option(&f, "ACTIVE")["allowed"], false);
+    let (_, rule, limit, value) = app
+        .breach(MOVE, json!({"i": {"id": second, "to": "ACTIVE"}}))
+        .await;
+    assert_eq!(
+        (rule.as_str(), limit.as_str(), value.as_str()),
+        (
+            "MAX_WEEKLY_HOURS_ALL_PLACEMENTS",
+            "45 h par semaine",
+            "46 h le 2026-12-01"
+        )
+    );
+    // An exit is a move of the history too.
+    app.ok(
+        "mutation($i: EndPlacementInput!) { endPlacement(input: $i) { outcome } }",
+        json!({"i": {"placementId": w.placement, "exitDate": "2026-11-20", "outcome": "CDI"}}),
+    )
+    .await;
+    let f = flow(app, &w.placement).await;
+    let last = f["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (&last["from"], &last["to"]),
+        (&json!("ACTIVE"), &json!("ENDED"))
+    );
+    assert_eq!(
+        due(&f, "PLACEMENT_END", "2026-11-20")["metOn"],
+        "2026-11-20"
+    );
     let f = flow(app, &p).await;
     assert_eq!(
         due(&f, "PLACEMENT_END", "2027-07-14")["status"],

@@ -270,6 +270,18 @@ pub async fn end(
     active.status = Set(PlacementStatus::Ended.as_str().to_string());
     active.end_date = Set(Some(input.exit_date));
     let ended = active.update(&txn.txn).await?;
+    // The exit is the guard of this move: it goes into the history like any other.
+    super::workflow::record_move(
+        &txn.txn,
+        ctx,
+        actor,
+        Kind::Placement,
+        p.id,
+        &p.status,
+        PlacementStatus::Ended.as_str(),
+        Some(format!("sortie : {}", input.outcome)),
+    )
+    .await?;
     audit::record(
         ctx,
         &txn.txn,
