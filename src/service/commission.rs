@@ -557,30 +557,34 @@ pub async fn list(
     args: PageArgs,
 ) -> AppResult<Page<commission::Model>> {
     let mut q = commission::Entity::find().filter(scope::commissions(actor)?);
-    if let Some(t) = ids::decode_opt(
+    q = page::by_id(
+        q,
+        commission::Column::TerritoryId,
         Kind::Territory,
         filter.territory_id.as_ref(),
         "filter.territoryId",
-    )? {
-        q = q.filter(commission::Column::TerritoryId.eq(t));
-    }
-    if let Some(c) = ids::decode_opt(
+    )?;
+    q = page::by_id(
+        q,
+        commission::Column::ChantierId,
         Kind::Chantier,
         filter.chantier_id.as_ref(),
         "filter.chantierId",
-    )? {
-        q = q.filter(commission::Column::ChantierId.eq(c));
-    }
-    if let Some(o) = ids::decode_opt(
+    )?;
+    q = page::by_id(
+        q,
+        commission::Column::OperationId,
         Kind::Operation,
         filter.operation_id.as_ref(),
         "filter.operationId",
-    )? {
-        q = q.filter(commission::Column::OperationId.eq(o));
-    }
-    if let Some(m) = ids::decode_opt(Kind::Market, filter.market_id.as_ref(), "filter.marketId")? {
-        q = q.filter(commission::Column::MarketId.eq(m));
-    }
+    )?;
+    q = page::by_id(
+        q,
+        commission::Column::MarketId,
+        Kind::Market,
+        filter.market_id.as_ref(),
+        "filter.marketId",
+    )?;
     if let Some(k) = filter.kind {
         q = q.filter(commission::Column::Kind.eq(k.as_str()));
     }

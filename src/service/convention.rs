@@ -590,27 +590,27 @@ pub async fn list(
     args: PageArgs,
 ) -> AppResult<Page<convention::Model>> {
     let mut q = convention::Entity::find().filter(scope::conventions(actor)?);
-    if let Some(t) = ids::decode_opt(
+    q = page::by_id(
+        q,
+        convention::Column::TerritoryId,
         Kind::Territory,
         filter.territory_id.as_ref(),
         "filter.territoryId",
-    )? {
-        q = q.filter(convention::Column::TerritoryId.eq(t));
-    }
-    if let Some(c) = ids::decode_opt(
+    )?;
+    q = page::by_id(
+        q,
+        convention::Column::ChantierId,
         Kind::Chantier,
         filter.chantier_id.as_ref(),
         "filter.chantierId",
-    )? {
-        q = q.filter(convention::Column::ChantierId.eq(c));
-    }
-    if let Some(p) = ids::decode_opt(
+    )?;
+    q = page::by_id(
+        q,
+        convention::Column::PlacementId,
         Kind::Placement,
         filter.placement_id.as_ref(),
         "filter.placementId",
-    )? {
-        q = q.filter(convention::Column::PlacementId.eq(p));
-    }
+    )?;
     if let Some(k) = filter.kind {
         q = q.filter(convention::Column::Kind.eq(k.as_str()));
     }

@@ -14,8 +14,8 @@ use entity::{
     placement_exit, territory,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Iterable,
+    PrimaryKeyToColumn, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -630,6 +630,25 @@ async fn plan_participant<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> 
     Ok(plan)
 }
 
+/// Primary keys of the rows of a territory.
+async fn ids_in<E, C>(conn: &C, territory_col: E::Column, territory: Uuid) -> AppResult<Vec<Uuid>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    let pk = E::PrimaryKey::iter()
+        .next()
+        .expect("a primary key")
+        .into_column();
+    Ok(E::find()
+        .select_only()
+        .column(pk)
+        .filter(territory_col.eq(territory))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
 /// Reflows every deadline of a territory: after a parameter change, or as the daily pass that
 /// judges markets' pace as days go by.
 pub async fn sync_territory<C: ConnectionTrait>(
@@ -637,39 +656,24 @@ pub async fn sync_territory<C: ConnectionTrait>(
     ctx: &Ctx,
     territory_id: Uuid,
 ) -> AppResult<usize> {
-    let mut subjects = Vec::new();
-    let markets: Vec<Uuid> = market::Entity::find()
-        .select_only()
-        .column(market::Column::Id)
-        .filter(market::Column::TerritoryId.eq(territory_id))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    subjects.extend(markets.iter().map(|id| SubjectRef::Market(*id)));
-    let chantiers: Vec<Uuid> = chantier::Entity::find()
-        .select_only()
-        .column(chantier::Column::Id)
-        .filter(chantier::Column::TerritoryId.eq(territory_id))
-        .into_tuple()
-        .all(conn)
-        .await?;
+    let markets =
+        ids_in::<market::Entity, _>(conn, market::Column::TerritoryId, territory_id).await?;
+    let chantiers =
+        ids_in::<chantier::Entity, _>(conn, chantier::Column::TerritoryId, territory_id).await?;
+    let mut subjects: Vec<SubjectRef> = markets.iter().map(|id| SubjectRef::Market(*id)).collect();
     subjects.extend(chantiers.iter().map(|id| SubjectRef::Chantier(*id)));
-    let conventions: Vec<Uuid> = convention::Entity::find()
-        .select_only()
-        .column(convention::Column::Id)
-        .filter(convention::Column::TerritoryId.eq(territory_id))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    subjects.extend(conventions.into_iter().map(SubjectRef::Convention));
-    let commissions: Vec<Uuid> = commission::Entity::find()
-        .select_only()
-        .column(commission::Column::Id)
-        .filter(commission::Column::TerritoryId.eq(territory_id))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    subjects.extend(commissions.into_iter().map(SubjectRef::Commission));
+    subjects.extend(
+        ids_in::<convention::Entity, _>(conn, convention::Column::TerritoryId, territory_id)
+            .await?
+            .into_iter()
+            .map(SubjectRef::Convention),
+    );
+    subjects.extend(
+        ids_in::<commission::Entity, _>(conn, commission::Column::TerritoryId, territory_id)
+            .await?
+            .into_iter()
+            .map(SubjectRef::Commission),
+    );
     let placements: Vec<Uuid> = placement::Entity::find()
         .select_only()
         .column(placement::Column::Id)
@@ -682,14 +686,12 @@ pub async fn sync_territory<C: ConnectionTrait>(
         .all(conn)
         .await?;
     subjects.extend(placements.into_iter().map(SubjectRef::Placement));
-    let people: Vec<Uuid> = participant::Entity::find()
-        .select_only()
-        .column(participant::Column::Id)
-        .filter(participant::Column::TerritoryId.eq(territory_id))
-        .into_tuple()
-        .all(conn)
-        .await?;
-    subjects.extend(people.into_iter().map(SubjectRef::Participant));
+    subjects.extend(
+        ids_in::<participant::Entity, _>(conn, participant::Column::TerritoryId, territory_id)
+            .await?
+            .into_iter()
+            .map(SubjectRef::Participant),
+    );
     for s in &subjects {
         sync(conn, ctx, *s).await?;
     }

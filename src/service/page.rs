@@ -7,6 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::ids::{self, Kind};
 
 /// Largest page a client may ask for.
 pub const MAX_PAGE: i32 = 100;
@@ -70,4 +71,18 @@ pub fn matches<C: ColumnTrait>(search_col: C, text: &str) -> Expr {
         })
         .collect();
     Expr::col(search_col).like(LikeExpr::new(format!("%{escaped}%")).escape('\\'))
+}
+
+/// Narrows `select` to rows whose `col` is the object a filter's optional ID names.
+pub fn by_id<E: EntityTrait>(
+    select: Select<E>,
+    col: E::Column,
+    kind: Kind,
+    id: Option<&async_graphql::ID>,
+    field: &str,
+) -> AppResult<Select<E>> {
+    Ok(match ids::decode_opt(kind, id, field)? {
+        Some(v) => select.filter(col.eq(v)),
+        None => select,
+    })
 }
