@@ -39,18 +39,28 @@ use crate::service::workflow::{TransitionInput, TransitionOption};
 pub struct Workflow {
     kind: Kind,
     id: Uuid,
+    /// Loaded (in the caller's scope) once for all the fields asked.
+    subject: tokio::sync::OnceCell<service::workflow::Subject>,
 }
 
 impl Workflow {
     pub fn of(kind: Kind, id: Uuid) -> Self {
-        Workflow { kind, id }
+        Workflow {
+            kind,
+            id,
+            subject: tokio::sync::OnceCell::new(),
+        }
     }
 
-    async fn subject(&self, ctx: &Context<'_>) -> Result<service::workflow::Subject> {
-        Ok(
-            service::workflow::subject(&app(ctx).db.conn, actor(ctx)?, self.kind, self.id, false)
-                .await?,
-        )
+    async fn subject(&self, ctx: &Context<'_>) -> Result<&service::workflow::Subject> {
+        self.subject
+            .get_or_try_init(|| async {
+                let a = actor(ctx)?;
+                service::workflow::subject(&app(ctx).db.conn, a, self.kind, self.id, false)
+                    .await
+                    .map_err(async_graphql::Error::from)
+            })
+            .await
     }
 }
 
@@ -65,13 +75,13 @@ impl Workflow {
     }
     /// Its current state.
     async fn state(&self, ctx: &Context<'_>) -> Result<String> {
-        Ok(self.subject(ctx).await?.status)
+        Ok(self.subject(ctx).await?.status.clone())
     }
     /// Every move out of the current state for the caller, each with `allowed` and, when
     /// refused, why: a front end shows the buttons and their reasons.
     async fn available_transitions(&self, ctx: &Context<'_>) -> Result<Vec<TransitionOption>> {
         let s = self.subject(ctx).await?;
-        Ok(service::workflow::options(app(ctx), actor(ctx)?, &s).await?)
+        Ok(service::workflow::options(app(ctx), actor(ctx)?, s).await?)
     }
     /// Every move, oldest first (re-planning a commission is a move to the same state).
     async fn history(&self, ctx: &Context<'_>) -> Result<Vec<StatusChange>> {
@@ -142,13 +152,11 @@ impl Deadline {
         &self.0.row.subject_kind
     }
     async fn subject_id(&self) -> ID {
-        let kind = Kind::from_name(&self.0.row.subject_kind).unwrap_or(Kind::Market);
-        ids::encode(kind, self.0.row.subject_id)
+        self.subject_global_id()
     }
     /// The object it is about, when the caller may see it.
     async fn subject(&self, ctx: &Context<'_>) -> Result<Option<Node>> {
-        let kind = Kind::from_name(&self.0.row.subject_kind).unwrap_or(Kind::Market);
-        node::load(ctx, &ids::encode(kind, self.0.row.subject_id)).await
+        node::load(ctx, &self.subject_global_id()).await
     }
     async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
         Ok(Territory(
@@ -168,6 +176,14 @@ impl Deadline {
                 email: e.email,
             })
             .collect()
+    }
+}
+
+impl Deadline {
+    fn subject_global_id(&self) -> ID {
+        // Subjects are stored under their kind's name, which `Kind` always knows.
+        let kind = Kind::from_name(&self.0.row.subject_kind).unwrap_or(Kind::Market);
+        ids::encode(kind, self.0.row.subject_id)
     }
 }
 

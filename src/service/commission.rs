@@ -5,8 +5,7 @@ use async_graphql::{ID, InputObject};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use entity::{commission, commission_member, decision, market, operation};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -148,15 +147,6 @@ async fn add_member_row<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Deadlines of the commission and, for a steering committee, of its chantier.
-async fn sync<C: ConnectionTrait>(conn: &C, ctx: &Ctx, c: &commission::Model) -> AppResult<()> {
-    deadlines::sync(conn, ctx, SubjectRef::Commission(c.id)).await?;
-    if let Some(ch) = c.chantier_id {
-        deadlines::sync(conn, ctx, SubjectRef::Chantier(ch)).await?;
-    }
-    Ok(())
-}
-
 pub async fn plan(
     ctx: &Ctx,
     actor: &Actor,
@@ -268,7 +258,7 @@ pub async fn plan(
     for m in &input.members {
         add_member_row(conn, ctx, row.id, m).await?;
     }
-    sync(conn, ctx, &row).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Commission(row.id)).await?;
     audit::record(
         ctx,
         conn,
@@ -335,7 +325,7 @@ pub async fn replan(
         Some(why),
     )
     .await?;
-    sync(conn, ctx, &row).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Commission(row.id)).await?;
     audit::record(
         ctx,
         conn,
@@ -363,7 +353,7 @@ pub async fn add_member(
     let c = for_update(conn, actor, &commission_id).await?;
     planned(&c)?;
     add_member_row(conn, ctx, c.id, &member).await?;
-    sync(conn, ctx, &c).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Commission(c.id)).await?;
     let after = serde_json::json!({"name": member.name, "email": member.email});
     audit::record(
         ctx,
@@ -483,7 +473,7 @@ pub async fn record_decision(
     }
     .insert(conn)
     .await?;
-    sync(conn, ctx, &c).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Commission(c.id)).await?;
     audit::record(
         ctx,
         conn,
@@ -533,7 +523,7 @@ pub async fn complete_decision(
     let mut am: decision::ActiveModel = d.into();
     am.done_on = Set(Some(day));
     let row = am.update(conn).await?;
-    sync(conn, ctx, &c).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Commission(c.id)).await?;
     audit::record(
         ctx,
         conn,
@@ -595,17 +585,21 @@ pub async fn list(
 }
 
 pub async fn members(ctx: &Ctx, id: Uuid) -> AppResult<Vec<commission_member::Model>> {
-    Ok(commission_member::Entity::find()
-        .filter(commission_member::Column::CommissionId.eq(id))
-        .order_by_asc(commission_member::Column::Id)
-        .all(&ctx.db.conn)
-        .await?)
+    super::children::<commission_member::Entity, _>(
+        &ctx.db.conn,
+        commission_member::Column::CommissionId,
+        id,
+        commission_member::Column::Id,
+    )
+    .await
 }
 
 pub async fn decisions(ctx: &Ctx, id: Uuid) -> AppResult<Vec<decision::Model>> {
-    Ok(decision::Entity::find()
-        .filter(decision::Column::CommissionId.eq(id))
-        .order_by_asc(decision::Column::Id)
-        .all(&ctx.db.conn)
-        .await?)
+    super::children::<decision::Entity, _>(
+        &ctx.db.conn,
+        decision::Column::CommissionId,
+        id,
+        decision::Column::Id,
+    )
+    .await
 }

@@ -8,7 +8,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -256,20 +256,6 @@ async fn set_amount_row<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Deadlines of the convention and of what hangs on it (its contract's aid filing, the
-/// convention it renews).
-pub async fn sync_related<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<()> {
-    let c = get::<convention::Entity, _>(conn, id, "convention").await?;
-    deadlines::sync(conn, ctx, SubjectRef::Convention(id)).await?;
-    if let Some(p) = c.placement_id {
-        deadlines::sync(conn, ctx, SubjectRef::Placement(p)).await?;
-    }
-    if let Some(r) = c.renews_id {
-        deadlines::sync(conn, ctx, SubjectRef::Convention(r)).await?;
-    }
-    Ok(())
-}
-
 pub async fn create(
     ctx: &Ctx,
     actor: &Actor,
@@ -379,7 +365,7 @@ pub async fn create(
     for a in &input.amounts {
         set_amount_row(conn, ctx, &row, a).await?;
     }
-    sync_related(conn, ctx, row.id).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Convention(row.id)).await?;
     audit::record(
         ctx,
         conn,
@@ -464,7 +450,7 @@ pub async fn update(
     }
     am.updated_at = Set(ctx.clock.now());
     let row = am.update(conn).await?;
-    sync_related(conn, ctx, row.id).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Convention(row.id)).await?;
     audit::record(
         ctx,
         conn,
@@ -492,7 +478,7 @@ pub async fn add_party(
     let c = for_update(conn, actor, &convention_id).await?;
     still_open(&c)?;
     add_party_row(conn, ctx, c.id, &party).await?;
-    sync_related(conn, ctx, c.id).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Convention(c.id)).await?;
     let after = serde_json::json!({"organizationId": party.organization_id.as_str(), "role": party.role.as_str()});
     audit::record(
         ctx,
@@ -621,25 +607,31 @@ pub async fn list(
 }
 
 pub async fn parties(ctx: &Ctx, id: Uuid) -> AppResult<Vec<convention_party::Model>> {
-    Ok(convention_party::Entity::find()
-        .filter(convention_party::Column::ConventionId.eq(id))
-        .order_by_asc(convention_party::Column::Id)
-        .all(&ctx.db.conn)
-        .await?)
+    super::children::<convention_party::Entity, _>(
+        &ctx.db.conn,
+        convention_party::Column::ConventionId,
+        id,
+        convention_party::Column::Id,
+    )
+    .await
 }
 
 pub async fn amounts(ctx: &Ctx, id: Uuid) -> AppResult<Vec<convention_amount::Model>> {
-    Ok(convention_amount::Entity::find()
-        .filter(convention_amount::Column::ConventionId.eq(id))
-        .order_by_asc(convention_amount::Column::Year)
-        .all(&ctx.db.conn)
-        .await?)
+    super::children::<convention_amount::Entity, _>(
+        &ctx.db.conn,
+        convention_amount::Column::ConventionId,
+        id,
+        convention_amount::Column::Year,
+    )
+    .await
 }
 
 pub async fn documents(ctx: &Ctx, id: Uuid) -> AppResult<Vec<convention_document::Model>> {
-    Ok(convention_document::Entity::find()
-        .filter(convention_document::Column::ConventionId.eq(id))
-        .order_by_asc(convention_document::Column::Id)
-        .all(&ctx.db.conn)
-        .await?)
+    super::children::<convention_document::Entity, _>(
+        &ctx.db.conn,
+        convention_document::Column::ConventionId,
+        id,
+        convention_document::Column::Id,
+    )
+    .await
 }

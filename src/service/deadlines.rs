@@ -57,6 +57,9 @@ struct Plan {
     chantier: Option<Uuid>,
     operation: Option<Uuid>,
     wanted: Vec<Due>,
+    /// Objects whose deadlines read this one's state (a steering committee's chantier, an
+    /// aid convention's placement, a placement's participant): synced after it.
+    then: Vec<SubjectRef>,
 }
 
 impl Plan {
@@ -69,7 +72,21 @@ impl Plan {
             chantier: None,
             operation: None,
             wanted: Vec::new(),
+            then: Vec::new(),
         }
+    }
+
+    /// A plan for an object of `place`, with the zone and the parameters in force today there.
+    async fn start<C: ConnectionTrait>(
+        conn: &C,
+        ctx: &Ctx,
+        place: Place,
+        kind: Kind,
+        id: Uuid,
+    ) -> AppResult<(Self, Tz, ParamSet)> {
+        let tz = zone(conn, place.territory).await?;
+        let params = set_at(conn, place, ctx.clock.today_in(tz)).await?;
+        Ok((Plan::new(place.territory, kind, id), tz, params))
     }
 
     fn want(&mut self, due: Due, params: &ParamSet, roles: &Roles) {
@@ -86,18 +103,37 @@ fn local_day(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
     at.with_timezone(&tz).date_naive()
 }
 
-/// Brings the deadlines of one subject up to date.
+/// Brings the deadlines of one subject up to date, then those of the objects that depend on it.
 pub async fn sync<C: ConnectionTrait>(conn: &C, ctx: &Ctx, subject: SubjectRef) -> AppResult<()> {
-    let plan = match subject {
+    let mut todo = vec![subject];
+    let mut done = Vec::new();
+    while let Some(s) = todo.pop() {
+        if done.contains(&s) {
+            continue;
+        }
+        done.push(s);
+        if let Some(mut plan) = plan(conn, ctx, s).await? {
+            todo.append(&mut plan.then);
+            write(conn, ctx, plan).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn plan<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    subject: SubjectRef,
+) -> AppResult<Option<Plan>> {
+    Ok(Some(match subject {
         SubjectRef::Market(id) => plan_market(conn, ctx, id).await?,
         SubjectRef::Chantier(id) => plan_chantier(conn, ctx, id).await?,
         SubjectRef::Convention(id) => plan_convention(conn, ctx, id).await?,
         SubjectRef::Commission(id) => plan_commission(conn, ctx, id).await?,
         SubjectRef::Placement(id) => plan_placement(conn, ctx, id).await?,
         SubjectRef::Participant(id) => plan_participant(conn, ctx, id).await?,
-        SubjectRef::None => return Ok(()),
-    };
-    write(conn, ctx, plan).await
+        SubjectRef::None => return Ok(None),
+    }))
 }
 
 async fn write<C: ConnectionTrait>(conn: &C, ctx: &Ctx, plan: Plan) -> AppResult<()> {
@@ -184,10 +220,9 @@ fn json(r: &[RecipientEntry]) -> String {
 
 async fn plan_market<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
     let m = get::<market::Entity, _>(conn, id, "marché").await?;
-    let tz = zone(conn, m.territory_id).await?;
+    let (mut plan, tz, params) =
+        Plan::start(conn, ctx, Place::of_market(&m), Kind::Market, id).await?;
     let today = ctx.clock.today_in(tz);
-    let params = set_at(conn, Place::of_market(&m), today).await?;
-    let mut plan = Plan::new(m.territory_id, Kind::Market, id);
     plan.market = Some(id);
     plan.operation = m.operation_id;
     let status = MarketStatus::from_db(&m.status);
@@ -297,9 +332,8 @@ async fn plan_market<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppRe
 
 async fn plan_chantier<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
     let c = get::<chantier::Entity, _>(conn, id, "chantier").await?;
-    let tz = zone(conn, c.territory_id).await?;
-    let params = set_at(conn, super::chantier::place(&c), ctx.clock.today_in(tz)).await?;
-    let mut plan = Plan::new(c.territory_id, Kind::Chantier, id);
+    let (mut plan, tz, params) =
+        Plan::start(conn, ctx, super::chantier::place(&c), Kind::Chantier, id).await?;
     plan.chantier = Some(id);
     plan.market = c.market_id;
     plan.operation = c.operation_id;
@@ -340,14 +374,17 @@ async fn plan_chantier<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> App
 async fn plan_convention<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
     use ConventionStatus as S;
     let c = get::<convention::Entity, _>(conn, id, "convention").await?;
-    let tz = zone(conn, c.territory_id).await?;
-    let params = set_at(
+    let (mut plan, _, params) = Plan::start(
         conn,
+        ctx,
         Place::territory(c.territory_id),
-        ctx.clock.today_in(tz),
+        Kind::Convention,
+        id,
     )
     .await?;
-    let mut plan = Plan::new(c.territory_id, Kind::Convention, id);
+    // An aid agreement's filing meets its contract's deadline; a renewal meets the old one's.
+    plan.then.extend(c.placement_id.map(SubjectRef::Placement));
+    plan.then.extend(c.renews_id.map(SubjectRef::Convention));
     plan.chantier = c.chantier_id;
     plan.operation = c.operation_id;
     let kind = ConventionKind::from_db(&c.kind);
@@ -412,14 +449,16 @@ async fn plan_convention<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> A
 
 async fn plan_commission<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
     let c = get::<commission::Entity, _>(conn, id, "commission").await?;
-    let tz = zone(conn, c.territory_id).await?;
-    let params = set_at(
+    let (mut plan, tz, params) = Plan::start(
         conn,
+        ctx,
         Place::territory(c.territory_id),
-        ctx.clock.today_in(tz),
+        Kind::Commission,
+        id,
     )
     .await?;
-    let mut plan = Plan::new(c.territory_id, Kind::Commission, id);
+    // A steering committee held meets its chantier's deadline.
+    plan.then.extend(c.chantier_id.map(SubjectRef::Chantier));
     plan.chantier = c.chantier_id;
     plan.market = c.market_id;
     plan.operation = c.operation_id;
@@ -474,9 +513,8 @@ async fn plan_placement<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> Ap
     use PlacementStatus as S;
     let p = get::<placement::Entity, _>(conn, id, "placement").await?;
     let site = super::placement::site_of(conn, &p).await?;
-    let tz = zone(conn, site.territory).await?;
-    let params = set_at(conn, site.place(), ctx.clock.today_in(tz)).await?;
-    let mut plan = Plan::new(site.territory, Kind::Placement, id);
+    let (mut plan, _, params) = Plan::start(conn, ctx, site.place(), Kind::Placement, id).await?;
+    plan.then.push(SubjectRef::Participant(p.participant_id));
     plan.market = p.market_id;
     plan.chantier = p.chantier_id;
     let status = S::from_db(&p.status);
@@ -565,14 +603,14 @@ async fn plan_placement<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> Ap
 
 async fn plan_participant<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
     let person = get::<participant::Entity, _>(conn, id, "participant").await?;
-    let tz = zone(conn, person.territory_id).await?;
-    let params = set_at(
+    let (mut plan, _, params) = Plan::start(
         conn,
+        ctx,
         Place::territory(person.territory_id),
-        ctx.clock.today_in(tz),
+        Kind::Participant,
+        id,
     )
     .await?;
-    let mut plan = Plan::new(person.territory_id, Kind::Participant, id);
     // Validity matters while the person is on a path; otherwise nobody is to be reminded.
     let on_path = placement::Entity::find()
         .filter(placement::Column::ParticipantId.eq(id))
@@ -782,18 +820,22 @@ pub async fn list(
         })?;
         q = q.filter(deadline::Column::SubjectId.eq(id));
     } else {
+        let overdue = filter.overdue == Some(true) || filter.status == Some(DeadlineStatus::Missed);
+        // Rules met by their day passing are never overdue.
+        let lapsing: Vec<&str> = R::ALL
+            .iter()
+            .filter(|r| rules::rule_def(**r).lapses)
+            .map(|r| r.as_str())
+            .collect();
         match filter.status {
             Some(s @ (DeadlineStatus::Met | DeadlineStatus::Cancelled)) => {
                 q = q.filter(deadline::Column::Status.eq(s.as_str()));
             }
-            Some(DeadlineStatus::Missed) | None
-                if filter.overdue == Some(true)
-                    || filter.status == Some(DeadlineStatus::Missed) =>
-            {
+            _ if overdue => {
                 q = q
                     .filter(deadline::Column::Status.eq(DeadlineStatus::Open.as_str()))
                     .filter(deadline::Column::DueOn.lt(today))
-                    .filter(deadline::Column::Rule.ne(R::ImmersionEnd.as_str()));
+                    .filter(deadline::Column::Rule.is_not_in(lapsing));
             }
             _ => {
                 let days = filter.due_within_days.unwrap_or(30);

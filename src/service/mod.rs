@@ -50,6 +50,25 @@ pub fn exactly_one(names: &[&str], given: &[bool]) -> AppResult<()> {
     Ok(())
 }
 
+/// The rows of `E` under one parent (`parent` = `id`), ordered by `order`.
+pub async fn children<E, C>(
+    conn: &C,
+    parent: E::Column,
+    id: uuid::Uuid,
+    order: E::Column,
+) -> AppResult<Vec<E::Model>>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    Ok(E::find()
+        .filter(parent.eq(id))
+        .order_by_asc(order)
+        .all(conn)
+        .await?)
+}
+
 /// Loads a row by primary key or answers NOT_FOUND naming what was looked for.
 pub async fn get<E, C>(
     conn: &C,

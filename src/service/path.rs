@@ -295,12 +295,6 @@ pub async fn end(
     )
     .await?;
     super::deadlines::sync(&txn.txn, ctx, super::deadlines::SubjectRef::Placement(p.id)).await?;
-    super::deadlines::sync(
-        &txn.txn,
-        ctx,
-        super::deadlines::SubjectRef::Participant(p.participant_id),
-    )
-    .await?;
     txn.commit().await?;
     Ok(row)
 }

@@ -407,12 +407,6 @@ pub async fn create(
         super::deadlines::SubjectRef::Placement(row.id),
     )
     .await?;
-    super::deadlines::sync(
-        &txn.txn,
-        ctx,
-        super::deadlines::SubjectRef::Participant(participant_id),
-    )
-    .await?;
     txn.commit().await?;
     Ok(row)
 }
