@@ -57,6 +57,88 @@ pub struct Config {
         global = true
     )]
     pub shutdown_grace_seconds: u64,
+    #[command(flatten)]
+    pub mail: MailConfig,
+}
+
+/// E-mail and the reminder scheduler.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MailConfig {
+    /// SMTP server, e.g. `smtps://user:password@smtp.example.fr` (implicit TLS, port 465),
+    /// `smtp://user:password@smtp.example.fr:587?tls=required` (STARTTLS) or
+    /// `smtp://127.0.0.1:2525` (plain, loopback only). Unset: mails are written to `OUTBOX_DIR`.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of every mail.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "Passerelle <rappels@passerelle.localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+    /// Folder of `.eml` files when no SMTP server is set.
+    #[arg(long, env = "OUTBOX_DIR", default_value = "outbox", global = true)]
+    pub outbox_dir: PathBuf,
+    /// Address of the front end, for the links in mails.
+    #[arg(
+        long,
+        env = "APP_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub app_url: String,
+    /// Run the reminder scheduler inside `serve` (turn off on extra instances if you wish).
+    #[arg(long, env = "SCHEDULER", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub scheduler: bool,
+    /// When reminders are planned from deadlines (cron with seconds, UTC).
+    #[arg(long, env = "PLAN_CRON", default_value = "0 * * * * *", global = true)]
+    pub plan_cron: String,
+    /// When due mails are claimed and sent (cron with seconds, UTC).
+    #[arg(long, env = "SEND_CRON", default_value = "30 * * * * *", global = true)]
+    pub send_cron: String,
+    /// When daily digests are made, in each territory's local time.
+    #[arg(
+        long,
+        env = "DIGEST_CRON",
+        default_value = "0 30 7 * * Mon-Fri",
+        global = true
+    )]
+    pub digest_cron: String,
+    /// When weekly digests are made, in each territory's local time.
+    #[arg(
+        long,
+        env = "WEEKLY_DIGEST_CRON",
+        default_value = "0 30 7 * * Mon",
+        global = true
+    )]
+    pub weekly_digest_cron: String,
+    /// When deadlines that move with time alone (a market falling behind) are re-derived (UTC).
+    #[arg(long, env = "REFRESH_CRON", default_value = "0 15 1 * * *", global = true)]
+    pub refresh_cron: String,
+    /// How long a sender owns the mails it claimed; past it, another instance takes them.
+    #[arg(long, env = "REMINDER_LEASE_SECONDS", default_value_t = 300, global = true)]
+    pub lease_seconds: i64,
+    /// Attempts before a mail is DEAD.
+    #[arg(long, env = "REMINDER_MAX_ATTEMPTS", default_value_t = 10, global = true)]
+    pub max_attempts: i32,
+    /// First wait after a failure; doubled at each attempt.
+    #[arg(long, env = "REMINDER_RETRY_SECONDS", default_value_t = 60, global = true)]
+    pub retry_seconds: i64,
+    /// Longest wait between two attempts.
+    #[arg(
+        long,
+        env = "REMINDER_RETRY_MAX_SECONDS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub retry_max_seconds: i64,
+    /// Mails claimed at once by one sender.
+    #[arg(long, env = "REMINDER_BATCH", default_value_t = 50, global = true)]
+    pub batch: u64,
+    /// Timeout of one SMTP exchange.
+    #[arg(long, env = "SMTP_TIMEOUT_SECONDS", default_value_t = 20, global = true)]
+    pub smtp_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -82,6 +164,12 @@ pub enum Command {
         #[arg(long, env = "ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Run the reminder scheduler without HTTP (plan, digest, send), until stopped.
+    Scheduler {
+        /// Run one pass of every job now, print what it did, and exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Serve on a fresh database filled with a realistic sample (La Réunion and Mayotte).
     Demo {
         /// SQLite file of the demo, deleted and recreated at each start.
@@ -93,5 +181,11 @@ pub enum Command {
 impl Default for Config {
     fn default() -> Self {
         Cli::parse_from(["passerelle"]).config
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Config::default().mail
     }
 }

@@ -35,6 +35,7 @@ pub enum Kind {
     Decision,
     Deadline,
     ConventionDocument,
+    Reminder,
 }
 
 impl Kind {
@@ -65,10 +66,11 @@ impl Kind {
             Kind::Decision => "Decision",
             Kind::Deadline => "Deadline",
             Kind::ConventionDocument => "ConventionDocument",
+            Kind::Reminder => "Reminder",
         }
     }
 
-    const ALL: [Kind; 25] = [
+    const ALL: [Kind; 26] = [
         Kind::Territory,
         Kind::Organization,
         Kind::Operation,
@@ -94,6 +96,7 @@ impl Kind {
         Kind::Decision,
         Kind::Deadline,
         Kind::ConventionDocument,
+        Kind::Reminder,
     ];
 }
 

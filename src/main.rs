@@ -68,6 +68,16 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             .map_err(|e| e.message())?;
             tracing::info!(email = %user.email, "administrator created");
         }
+        Command::Scheduler { once } => {
+            let ctx = passerelle::start(&config, None).await?;
+            let scheduler = service::reminders::scheduler::Scheduler::new(ctx, &config.mail)?;
+            if once {
+                let report = scheduler.tick().await.map_err(|e| e.message())?;
+                println!("{report}");
+            } else {
+                scheduler.run(http::shutdown_signal()).await;
+            }
+        }
         Command::Demo { file } => {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
@@ -88,6 +98,17 @@ async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn serve_ctx(ctx: service::Ctx, config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    // Settings are checked before anything listens: a bad cron or SMTP_URL stops the start.
+    let scheduler = if config.mail.scheduler {
+        let s = service::reminders::scheduler::Scheduler::new(ctx.clone(), &config.mail)?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(s.run(async {
+            let _ = stopped.await;
+        }));
+        Some((stop, task))
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     tracing::info!(
         "Passerelle listening on http://{}/graphql",
@@ -101,6 +122,11 @@ async fn serve_ctx(ctx: service::Ctx, config: &Config) -> Result<(), Box<dyn std
         Duration::from_secs(config.shutdown_grace_seconds),
     )
     .await?;
+    if let Some((stop, task)) = scheduler {
+        // A mail in flight finishes; an unsent claim is taken back by the lease.
+        let _ = stop.send(());
+        let _ = task.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -22,6 +22,9 @@ pub struct Model {
     pub market_id: Option<Uuid>,
     pub chantier_id: Option<Uuid>,
     pub operation_id: Option<Uuid>,
+    /// Bumped at each change; reminders are planned again while `planned_revision` lags it.
+    pub revision: i32,
+    pub planned_revision: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -35,6 +35,8 @@ pub mod pass_iae;
 pub mod pass_iae_extension;
 pub mod placement;
 pub mod placement_exit;
+pub mod reminder;
+pub mod reminder_preference;
 pub mod status_change;
 pub mod territory;
 pub mod user_territory;

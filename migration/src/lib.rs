@@ -7,6 +7,7 @@ mod m20261122_000001_first_slice;
 mod m20261122_000002_accounts;
 mod m20261122_000003_chantiers;
 mod m20261122_000004_workflow;
+mod m20261122_000005_reminders;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_accounts::Migration),
             Box::new(m20261122_000003_chantiers::Migration),
             Box::new(m20261122_000004_workflow::Migration),
+            Box::new(m20261122_000005_reminders::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ pub mod hours;
 pub mod ledger;
 pub mod params;
 pub mod placement;
+pub mod reminders;
 pub mod siret;
 pub mod text;
 pub mod workflow;

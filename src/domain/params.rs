@@ -118,6 +118,10 @@ string_enum! {
         RemindMarketBehind = "REMIND_MARKET_BEHIND",
         /// Local time at which single reminders go out.
         ReminderSendTime = "REMINDER_SEND_TIME",
+        /// Office hours of the territory (local): no reminder goes out before or after them,
+        /// nor on a Saturday or a Sunday.
+        OfficeOpens = "OFFICE_OPENS",
+        OfficeCloses = "OFFICE_CLOSES",
         /// Who is reminded of each kind of deadline (DOMAIN.md section 5).
         RecipientsStatement = "RECIPIENTS_STATEMENT",
         RecipientsAidAgreement = "RECIPIENTS_AID_AGREEMENT",
@@ -412,6 +416,20 @@ pub fn def(key: ParamKey) -> ParamDef {
             "09:00",
             6 * 60,
             20 * 60,
+        ),
+        OfficeOpens => d(
+            "Ouverture des bureaux (aucun envoi avant)",
+            U::TimeOfDay,
+            "07:00",
+            5 * 60,
+            12 * 60,
+        ),
+        OfficeCloses => d(
+            "Fermeture des bureaux (aucun envoi après)",
+            U::TimeOfDay,
+            "19:00",
+            12 * 60,
+            23 * 60,
         ),
     };
     p.per_market = matches!(

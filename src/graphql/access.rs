@@ -86,6 +86,9 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("QueryRoot", "deadlines", Authenticated),
     ("QueryRoot", "conventions", Authenticated),
     ("QueryRoot", "commissions", Authenticated),
+    ("QueryRoot", "reminders", Authenticated),
+    ("QueryRoot", "myReminderPreferences", Authenticated),
+    ("QueryRoot", "outboxHealth", Roles(&[Admin])),
     (
         "QueryRoot",
         "exitStatistics",
@@ -182,6 +185,8 @@ pub const RULES: &[(&str, &str, Access)] = &[
         "refreshDeadlines",
         Roles(&[Admin, Facilitator]),
     ),
+    ("MutationRoot", "setReminderPreferences", Authenticated),
+    ("MutationRoot", "resendReminder", Roles(&[Admin, Facilitator])),
 ];
 
 pub fn rule(parent: &str, field: &str) -> Option<Access> {

@@ -11,6 +11,7 @@ pub mod node;
 pub mod params;
 pub mod party;
 pub mod path;
+pub mod reminders;
 pub mod workflow;
 
 use async_graphql::dataloader::DataLoader;
@@ -31,6 +32,7 @@ pub struct QueryRoot(
     path::PathQuery,
     params::ParamsQuery,
     workflow::WorkflowQuery,
+    reminders::ReminderQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -44,6 +46,7 @@ pub struct MutationRoot(
     path::PathMutation,
     params::ParamsMutation,
     workflow::WorkflowMutation,
+    reminders::ReminderMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -153,7 +153,8 @@ pub async fn load(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             | Kind::Immersion
             | Kind::Decision
             | Kind::Deadline
-            | Kind::ConventionDocument => None,
+            | Kind::ConventionDocument
+            | Kind::Reminder => None,
         })
     }
 }

@@ -177,6 +177,16 @@ impl Deadline {
             })
             .collect()
     }
+    /// Its reminders (mails planned, sent or failed) that the caller may see.
+    async fn reminders(&self, ctx: &Context<'_>) -> Result<Vec<super::reminders::Reminder>> {
+        Ok(
+            service::reminders::of_deadline(app(ctx), actor(ctx)?, self.0.row.id)
+                .await?
+                .into_iter()
+                .map(super::reminders::Reminder)
+                .collect(),
+        )
+    }
 }
 
 impl Deadline {

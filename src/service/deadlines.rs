@@ -179,6 +179,8 @@ async fn write<C: ConnectionTrait>(conn: &C, ctx: &Ctx, plan: Plan) -> AppResult
                     market_id: Set(plan.market),
                     chantier_id: Set(plan.chantier),
                     operation_id: Set(plan.operation),
+                    revision: Set(0),
+                    planned_revision: Set(None),
                     created_at: Set(now),
                     updated_at: Set(now),
                 }
@@ -186,31 +188,57 @@ async fn write<C: ConnectionTrait>(conn: &C, ctx: &Ctx, plan: Plan) -> AppResult
                 .await?;
             }
             Change::Update { id, due, status } => {
-                deadline::ActiveModel {
-                    id: Set(id),
-                    due_on: Set(due.due_on),
-                    status: Set(status.as_str().into()),
-                    title: Set(due.title.clone()),
-                    recipients: Set(json(&due.recipients)),
-                    met_on: Set(due.met_on),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .update(conn)
+                bump(
+                    conn,
+                    id,
+                    deadline::ActiveModel {
+                        due_on: Set(due.due_on),
+                        status: Set(status.as_str().into()),
+                        title: Set(due.title.clone()),
+                        recipients: Set(json(&due.recipients)),
+                        met_on: Set(due.met_on),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    },
+                )
                 .await?;
             }
             Change::Cancel(id) => {
-                deadline::ActiveModel {
-                    id: Set(id),
-                    status: Set(DeadlineStatus::Cancelled.as_str().into()),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .update(conn)
+                bump(
+                    conn,
+                    id,
+                    deadline::ActiveModel {
+                        status: Set(DeadlineStatus::Cancelled.as_str().into()),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    },
+                )
                 .await?;
             }
         }
     }
+    Ok(())
+}
+
+/// Writes a change and bumps the revision in the same statement, so the reminder planner sees
+/// every change even when two land together.
+async fn bump<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    change: deadline::ActiveModel,
+) -> AppResult<()> {
+    deadline::Entity::update_many()
+        .set(change)
+        .col_expr(
+            deadline::Column::Revision,
+            sea_orm::sea_query::ExprTrait::add(
+                sea_orm::sea_query::Expr::col(deadline::Column::Revision),
+                1,
+            ),
+        )
+        .filter(deadline::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
     Ok(())
 }
 
@@ -903,6 +931,16 @@ pub async fn views(ctx: &Ctx, rows: Vec<deadline::Model>) -> AppResult<Vec<View>
             View { row, status }
         })
         .collect())
+}
+
+/// The deadlines among `ids` that the actor sees.
+pub async fn visible_views(ctx: &Ctx, actor: &Actor, ids: &[Uuid]) -> AppResult<Vec<View>> {
+    let rows = deadline::Entity::find()
+        .filter(visible(actor)?)
+        .filter(deadline::Column::Id.is_in(ids.to_vec()))
+        .all(&ctx.db.conn)
+        .await?;
+    views(ctx, rows).await
 }
 
 /// Every deadline of one object, by due day.

@@ -18,6 +18,7 @@ pub mod params;
 pub mod participant;
 pub mod path;
 pub mod placement;
+pub mod reminders;
 pub mod scope;
 pub mod stats;
 pub mod territory;

@@ -1,0 +1,295 @@
+//! The scheduler: jobs on cron expressions (planning and digests, sending, the nightly refresh),
+//! run inside `passerelle serve` or alone with `passerelle scheduler`. Several may run on one
+//! PostgreSQL: planning is idempotent, sending claims rows, digests have unique keys.
+//! Time is the injected clock's; tests call `tick` (or one job) directly.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use entity::{deadline, territory};
+use sea_orm::{ColumnTrait, Condition, EntityTrait};
+use uuid::Uuid;
+
+use super::compose::{Composed, compose};
+use super::mailer::Mailer;
+use super::outbox::{self, Outcome};
+use super::{Settings, digest, plan, replan};
+use crate::config::MailConfig;
+use crate::domain::reminders::OfficeHours;
+use crate::error::AppResult;
+use crate::service::Ctx;
+use crate::service::params::{Place, set_at};
+
+/// The cron expressions of the jobs (with seconds: `0 30 7 * * Mon-Fri`).
+#[derive(Debug, Clone)]
+pub struct Crons {
+    pub plan: cron::Schedule,
+    pub send: cron::Schedule,
+    /// Read in each territory's local time.
+    pub digest: cron::Schedule,
+    pub weekly_digest: cron::Schedule,
+    pub refresh: cron::Schedule,
+}
+
+impl Crons {
+    pub fn from_config(c: &MailConfig) -> Result<Self, String> {
+        let parse = |name: &str, raw: &str| {
+            cron::Schedule::from_str(raw).map_err(|e| {
+                format!("{name} : « {raw} » n'est pas une expression cron (sec min h jour mois jour-de-semaine) : {e}")
+            })
+        };
+        Ok(Crons {
+            plan: parse("PLAN_CRON", &c.plan_cron)?,
+            send: parse("SEND_CRON", &c.send_cron)?,
+            digest: parse("DIGEST_CRON", &c.digest_cron)?,
+            weekly_digest: parse("WEEKLY_DIGEST_CRON", &c.weekly_digest_cron)?,
+            refresh: parse("REFRESH_CRON", &c.refresh_cron)?,
+        })
+    }
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub planned: usize,
+    pub digests: usize,
+    /// Claims of dead instances taken back.
+    pub released: u64,
+    pub sent: usize,
+    pub failed: usize,
+    pub dead: usize,
+    /// Claimed but no longer wanted (deadline met or moved meanwhile).
+    pub dropped: usize,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "planned {}, digests {}, taken back {}, sent {}, failed {}, dead {}, dropped {}",
+            self.planned,
+            self.digests,
+            self.released,
+            self.sent,
+            self.failed,
+            self.dead,
+            self.dropped
+        )
+    }
+}
+
+#[derive(Clone)]
+pub struct Scheduler {
+    pub ctx: Ctx,
+    pub settings: Settings,
+    pub mailer: Mailer,
+    pub crons: Crons,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    /// Plan reminders from deadlines, then make the digests whose time has come.
+    Plan,
+    Send,
+    Refresh,
+}
+
+impl Scheduler {
+    pub fn new(ctx: Ctx, c: &MailConfig) -> Result<Self, String> {
+        Ok(Scheduler {
+            ctx,
+            settings: Settings::from_config(c),
+            mailer: Mailer::from_config(c)?,
+            crons: Crons::from_config(c)?,
+        })
+    }
+
+    /// One pass of every job but the refresh: plan, digest, send.
+    pub async fn tick(&self) -> AppResult<Report> {
+        let mut report = self.send().await?;
+        report.planned = self.plan().await?;
+        report.digests = self.digest().await?;
+        // Sending after planning too, so a pass sends what it planned.
+        let more = self.send().await?;
+        report.released += more.released;
+        report.sent += more.sent;
+        report.failed += more.failed;
+        report.dead += more.dead;
+        report.dropped += more.dropped;
+        Ok(report)
+    }
+
+    pub async fn plan(&self) -> AppResult<usize> {
+        plan::run(&self.ctx).await
+    }
+
+    pub async fn digest(&self) -> AppResult<usize> {
+        digest::run(
+            &self.ctx,
+            &self.settings,
+            &self.crons.digest,
+            &self.crons.weekly_digest,
+        )
+        .await
+    }
+
+    /// Re-derives the deadlines that move with time alone (a market falling behind its
+    /// target), and plans every open deadline again (new accounts, changed addresses).
+    pub async fn refresh(&self) -> AppResult<usize> {
+        let mut n = 0;
+        for t in territory::Entity::find().all(&self.ctx.db.conn).await? {
+            let txn = self.ctx.db.begin_write().await?;
+            n += crate::service::deadlines::sync_territory(&txn.txn, &self.ctx, t.id).await?;
+            txn.commit().await?;
+        }
+        let txn = self.ctx.db.begin_write().await?;
+        replan(
+            &txn.txn,
+            Condition::all().add(deadline::Column::Status.eq("OPEN")),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(n)
+    }
+
+    /// Territories whose office is open now.
+    async fn open_territories(&self) -> AppResult<Vec<Uuid>> {
+        let conn = &self.ctx.db.conn;
+        let now = self.ctx.clock.now();
+        let mut open = Vec::new();
+        for t in territory::Entity::find().all(conn).await? {
+            let tz = crate::service::territory::time_zone(&t);
+            let params = set_at(conn, Place::territory(t.id), self.ctx.clock.today_in(tz)).await?;
+            if OfficeHours::of(&params).open_at(now, tz) {
+                open.push(t.id);
+            }
+        }
+        Ok(open)
+    }
+
+    /// Takes back dead claims, then claims and sends due mails batch after batch.
+    pub async fn send(&self) -> AppResult<Report> {
+        let (ctx, s) = (&self.ctx, &self.settings);
+        let mut report = Report {
+            released: outbox::sweep(ctx, s).await?,
+            ..Default::default()
+        };
+        let open = self.open_territories().await?;
+        let margin = s.lease / 10;
+        loop {
+            let rows = outbox::claim(ctx, s, &open).await?;
+            let full = rows.len() as u64 == s.batch;
+            // After a failure of the server itself, the rest of the batch waits its turn.
+            let mut broken: Option<String> = None;
+            for row in &rows {
+                let outcome = if let Some(why) = &broken {
+                    Outcome::Released(why.clone())
+                } else if !outbox::lease_left(row, ctx.clock.now(), margin) {
+                    broken = Some("bail presque écoulé (lease nearly over)".into());
+                    Outcome::Released("bail presque écoulé (lease nearly over)".into())
+                } else {
+                    match compose(ctx, s, row).await {
+                        Ok(Composed::Mail(m)) => match self.mailer.send(&row.id.to_string(), &m).await {
+                            Ok(()) => Outcome::Sent,
+                            Err(e) => {
+                                if !e.permanent {
+                                    broken = Some(format!("non tenté : {}", e.message));
+                                }
+                                Outcome::Failed {
+                                    error: e.message,
+                                    permanent: e.permanent,
+                                }
+                            }
+                        },
+                        Ok(Composed::Drop(why)) => Outcome::Dropped(why),
+                        Ok(Composed::Invalid(why)) => Outcome::Failed {
+                            error: why,
+                            permanent: true,
+                        },
+                        Err(e) => {
+                            tracing::error!(reminder = %row.id, "composing a reminder: {e:?}");
+                            Outcome::Failed {
+                                error: e.message(),
+                                permanent: false,
+                            }
+                        }
+                    }
+                };
+                match &outcome {
+                    Outcome::Sent => report.sent += 1,
+                    Outcome::Dropped(_) => report.dropped += 1,
+                    Outcome::Failed { permanent, .. } => {
+                        if *permanent || row.attempts >= s.max_attempts {
+                            report.dead += 1;
+                        } else {
+                            report.failed += 1;
+                        }
+                    }
+                    Outcome::Released(_) => {}
+                }
+                if !outbox::settle(ctx, s, row, outcome).await? {
+                    tracing::warn!(
+                        reminder = %row.id,
+                        "claim lost before the mail was settled (lease ran out): it may go out twice"
+                    );
+                }
+            }
+            if !full || broken.is_some() {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn run_job(&self, job: Job) {
+        let result = match job {
+            Job::Plan => async {
+                let planned = self.plan().await?;
+                let digests = self.digest().await?;
+                Ok::<_, crate::error::AppError>(format!("planned {planned}, digests {digests}"))
+            }
+            .await,
+            Job::Send => self.send().await.map(|r| r.to_string()),
+            Job::Refresh => self.refresh().await.map(|n| format!("{n} objects re-derived")),
+        };
+        match result {
+            Ok(what) => tracing::debug!(?job, "{what}"),
+            Err(e) => tracing::error!(?job, "scheduler job failed: {e:?}"),
+        }
+    }
+
+    /// Runs the jobs on their cron expressions until `stop` resolves. A pass of planning and
+    /// sending runs at start, so a first run does not wait for the next minute.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        tracing::info!("reminder scheduler started; mails go to {}", self.mailer.describe());
+        self.run_job(Job::Plan).await;
+        self.run_job(Job::Send).await;
+        let jobs = [
+            (Job::Plan, &self.crons.plan),
+            (Job::Send, &self.crons.send),
+            (Job::Refresh, &self.crons.refresh),
+        ];
+        let next = |s: &cron::Schedule, after: DateTime<Utc>| s.after(&after).next();
+        let mut due: Vec<Option<DateTime<Utc>>> =
+            jobs.iter().map(|(_, s)| next(s, self.ctx.clock.now())).collect();
+        tokio::pin!(stop);
+        loop {
+            let Some((i, at)) = due
+                .iter()
+                .enumerate()
+                .filter_map(|(i, d)| d.map(|d| (i, d)))
+                .min_by_key(|(_, d)| *d)
+            else {
+                break;
+            };
+            let wait = (at - self.ctx.clock.now()).to_std().unwrap_or_default();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = &mut stop => break,
+            }
+            self.run_job(jobs[i].0).await;
+            due[i] = next(jobs[i].1, self.ctx.clock.now().max(at));
+        }
+        tracing::info!("reminder scheduler stopped");
+    }
+}
