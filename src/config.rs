@@ -114,16 +114,36 @@ pub struct MailConfig {
     )]
     pub weekly_digest_cron: String,
     /// When deadlines that move with time alone (a market falling behind) are re-derived (UTC).
-    #[arg(long, env = "REFRESH_CRON", default_value = "0 15 1 * * *", global = true)]
+    #[arg(
+        long,
+        env = "REFRESH_CRON",
+        default_value = "0 15 1 * * *",
+        global = true
+    )]
     pub refresh_cron: String,
     /// How long a sender owns the mails it claimed; past it, another instance takes them.
-    #[arg(long, env = "REMINDER_LEASE_SECONDS", default_value_t = 300, global = true)]
+    #[arg(
+        long,
+        env = "REMINDER_LEASE_SECONDS",
+        default_value_t = 300,
+        global = true
+    )]
     pub lease_seconds: i64,
     /// Attempts before a mail is DEAD.
-    #[arg(long, env = "REMINDER_MAX_ATTEMPTS", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "REMINDER_MAX_ATTEMPTS",
+        default_value_t = 10,
+        global = true
+    )]
     pub max_attempts: i32,
     /// First wait after a failure; doubled at each attempt.
-    #[arg(long, env = "REMINDER_RETRY_SECONDS", default_value_t = 60, global = true)]
+    #[arg(
+        long,
+        env = "REMINDER_RETRY_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
     pub retry_seconds: i64,
     /// Longest wait between two attempts.
     #[arg(
@@ -137,7 +157,12 @@ pub struct MailConfig {
     #[arg(long, env = "REMINDER_BATCH", default_value_t = 50, global = true)]
     pub batch: u64,
     /// Timeout of one SMTP exchange.
-    #[arg(long, env = "SMTP_TIMEOUT_SECONDS", default_value_t = 20, global = true)]
+    #[arg(
+        long,
+        env = "SMTP_TIMEOUT_SECONDS",
+        default_value_t = 20,
+        global = true
+    )]
     pub smtp_timeout_seconds: u64,
 }
 

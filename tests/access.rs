@@ -282,7 +282,7 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             q("query($id: ID!) { workflow(id: $id) { state } }"),
             json!({"id": w.market}),
         ),
-        "deadlines" | "conventions" | "commissions" => {
+        "deadlines" | "conventions" | "commissions" | "reminders" => {
             (format!("{{ {op} {{ edges {{ cursor }} }} }}"), json!({}))
         }
         "transition" => (
@@ -346,6 +346,18 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
         "refreshDeadlines" => (
             q("mutation($t: ID!) { refreshDeadlines(territoryId: $t) }"),
             json!({"t": t}),
+        ),
+        "myReminderPreferences" => (format!("{{ {op} {{ delivery }} }}"), json!({})),
+        "outboxHealth" => (format!("{{ {op} {{ dead }} }}"), json!({})),
+        "setReminderPreferences" => (
+            q(
+                "mutation($i: ReminderPreferencesInput!) { setReminderPreferences(input: $i) { delivery } }",
+            ),
+            json!({"i": {"delivery": "DAILY"}}),
+        ),
+        "resendReminder" => (
+            q("mutation($id: ID!) { resendReminder(id: $id) { status } }"),
+            json!({"id": ghost(passerelle::ids::Kind::Reminder)}),
         ),
         _ => return None,
     })

@@ -76,7 +76,10 @@ impl MigrationTrait for Migration {
                 .not_null()
                 .default(0)
                 .to_owned(),
-            ColumnDef::new("planned_revision").integer().null().to_owned(),
+            ColumnDef::new("planned_revision")
+                .integer()
+                .null()
+                .to_owned(),
         ] {
             manager
                 .alter_table(

@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use uuid::Uuid;
 
 use super::dates::add_days;
+use super::deadlines::{DeadlineRule, Recipient};
 use super::params::{ParamKey, ParamSet};
 
 string_enum! {
@@ -85,6 +86,13 @@ pub fn reminder_day(due_on: NaiveDate, offset: i64) -> NaiveDate {
     day
 }
 
+/// Whether `role` gets the reminder `offset` days before a deadline of `rule`. A monthly
+/// statement reminds its awardee; the facilitator only once it is late ("if still missing
+/// after", DOMAIN.md section 5).
+pub fn reminds(rule: DeadlineRule, role: Recipient, offset: i64) -> bool {
+    !(rule == DeadlineRule::MonthlyStatement && role == Recipient::Facilitator && offset >= 0)
+}
+
 /// The instant of a local day and time; in a spring-forward gap, the first valid minute after.
 pub fn local_instant(day: NaiveDate, time: NaiveTime, tz: Tz) -> DateTime<Utc> {
     let mut at = day.and_time(time);
@@ -137,10 +145,7 @@ impl OfficeHours {
 /// How long to wait after the `attempt`-th failure: `base` doubled at each attempt, at most `max`.
 pub fn backoff(attempt: i32, base: Duration, max: Duration) -> Duration {
     let exp = attempt.clamp(1, 30) - 1;
-    let wait = base
-        .checked_mul(1 << exp)
-        .unwrap_or(max)
-        .min(max);
+    let wait = base.checked_mul(1 << exp).unwrap_or(max).min(max);
     wait.max(Duration::zero())
 }
 
@@ -339,6 +344,20 @@ mod tests {
         let f = last_fire(&s, reunion, utc("2026-12-01T03:30:00Z"), Duration::days(7)).unwrap();
         assert_eq!(f.date_naive(), d("2026-12-01"));
         assert_eq!(f.with_timezone(&Utc), utc("2026-12-01T03:30:00Z"));
+    }
+
+    #[test]
+    fn facilitators_hear_of_a_statement_only_once_it_is_late() {
+        use DeadlineRule::MonthlyStatement as S;
+        assert!(!reminds(S, Recipient::Facilitator, 3));
+        assert!(!reminds(S, Recipient::Facilitator, 0));
+        assert!(reminds(S, Recipient::Facilitator, -1));
+        assert!(reminds(S, Recipient::Awardee, 3));
+        assert!(reminds(
+            DeadlineRule::Commission,
+            Recipient::Facilitator,
+            14
+        ));
     }
 
     #[test]

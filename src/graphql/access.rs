@@ -186,7 +186,11 @@ pub const RULES: &[(&str, &str, Access)] = &[
         Roles(&[Admin, Facilitator]),
     ),
     ("MutationRoot", "setReminderPreferences", Authenticated),
-    ("MutationRoot", "resendReminder", Roles(&[Admin, Facilitator])),
+    (
+        "MutationRoot",
+        "resendReminder",
+        Roles(&[Admin, Facilitator]),
+    ),
 ];
 
 pub fn rule(parent: &str, field: &str) -> Option<Access> {

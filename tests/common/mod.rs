@@ -2,6 +2,8 @@
 //! `TEST_DATABASE_URL` is set), the schema over it, a manual clock, and a SQL statement counter.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -15,9 +15,9 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use serde::Serialize;
 
 use super::Settings;
+use crate::domain::CommissionStatus;
 use crate::domain::deadlines::{DeadlineRule, DeadlineStatus, Recipient};
 use crate::domain::reminders::{Delivery, ReminderKind, french_date};
-use crate::domain::CommissionStatus;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::service::Ctx;
@@ -36,13 +36,28 @@ fn templates() -> &'static Environment<'static> {
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         for (name, src) in [
-            ("layout.html", include_str!("../../../templates/layout.html")),
-            ("reminder.txt", include_str!("../../../templates/reminder.txt")),
-            ("reminder.html", include_str!("../../../templates/reminder.html")),
+            (
+                "layout.html",
+                include_str!("../../../templates/layout.html"),
+            ),
+            (
+                "reminder.txt",
+                include_str!("../../../templates/reminder.txt"),
+            ),
+            (
+                "reminder.html",
+                include_str!("../../../templates/reminder.html"),
+            ),
             ("notice.txt", include_str!("../../../templates/notice.txt")),
-            ("notice.html", include_str!("../../../templates/notice.html")),
+            (
+                "notice.html",
+                include_str!("../../../templates/notice.html"),
+            ),
             ("digest.txt", include_str!("../../../templates/digest.txt")),
-            ("digest.html", include_str!("../../../templates/digest.html")),
+            (
+                "digest.html",
+                include_str!("../../../templates/digest.html"),
+            ),
         ] {
             env.add_template(name, src).expect("templates parse");
         }
@@ -106,7 +121,12 @@ fn headline(offset: i64, due: chrono::NaiveDate) -> String {
 
 fn link(s: &Settings, kind: &str, id: uuid::Uuid) -> String {
     match Kind::from_name(kind) {
-        Some(k) => format!("{}/{}/{}", s.app_url, kind.to_lowercase(), ids::encode(k, id).0),
+        Some(k) => format!(
+            "{}/{}/{}",
+            s.app_url,
+            kind.to_lowercase(),
+            ids::encode(k, id).0
+        ),
         None => s.app_url.clone(),
     }
 }
@@ -206,7 +226,11 @@ pub async fn compose(ctx: &Ctx, s: &Settings, row: &reminder::Model) -> AppResul
             if DeadlineStatus::from_db(&d.status) != DeadlineStatus::Open {
                 return Ok(Composed::Drop(format!(
                     "échéance {} entre-temps (deadline no longer open)",
-                    if d.status == "MET" { "tenue" } else { "annulée" }
+                    if d.status == "MET" {
+                        "tenue"
+                    } else {
+                        "annulée"
+                    }
                 )));
             }
             if Some(d.due_on) != row.due_on {
@@ -252,7 +276,8 @@ pub async fn compose(ctx: &Ctx, s: &Settings, row: &reminder::Model) -> AppResul
             )
         }
         ReminderKind::CommissionNotice => {
-            let Some((c, members)) = meeting_of(conn, row.commission_id.unwrap_or_default()).await?
+            let Some((c, members)) =
+                meeting_of(conn, row.commission_id.unwrap_or_default()).await?
             else {
                 return Ok(Composed::Drop("commission supprimée".into()));
             };
@@ -313,7 +338,8 @@ pub async fn compose(ctx: &Ctx, s: &Settings, row: &reminder::Model) -> AppResul
                 }
             }
             // A digest row's offset is the number of days it covers.
-            let weekly = row.offset_days.map(i64::from) == Some(Delivery::Weekly.horizon().num_days());
+            let weekly =
+                row.offset_days.map(i64::from) == Some(Delivery::Weekly.horizon().num_days());
             let local_day = row.send_at.with_timezone(&at.tz).date_naive();
             let (period, subject) = if weekly {
                 (
@@ -408,8 +434,9 @@ fn build(
     let body = MultiPart::alternative_plain_html(text, html);
     let built = match ics {
         Some((ics, method)) => {
-            let kind = ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
-                .expect("a valid content type");
+            let kind =
+                ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                    .expect("a valid content type");
             builder.multipart(
                 MultiPart::mixed()
                     .multipart(body)

@@ -37,10 +37,7 @@ pub async fn run(
                 .filter(reminder::Column::TerritoryId.eq(t.id))
                 .filter(reminder::Column::ViaDigest.eq(true))
                 .filter(reminder::Column::DigestId.is_null())
-                .filter(
-                    reminder::Column::Status
-                        .is_in(ReminderStatus::PENDING.map(|s| s.as_str())),
-                )
+                .filter(reminder::Column::Status.is_in(ReminderStatus::PENDING.map(|s| s.as_str())))
                 .filter(reminder::Column::SendAt.lt(until))
                 .order_by_asc(reminder::Column::SendAt)
                 .all(&ctx.db.conn)
@@ -63,7 +60,16 @@ pub async fn run(
                     continue;
                 }
                 let key = digest_key(user, t.id, fire.date_naive());
-                made += make(ctx, t.id, user, key, fire.with_timezone(&chrono::Utc), delivery, &rows).await?;
+                made += make(
+                    ctx,
+                    t.id,
+                    user,
+                    key,
+                    fire.with_timezone(&chrono::Utc),
+                    delivery,
+                    &rows,
+                )
+                .await?;
             }
         }
     }

@@ -47,10 +47,14 @@ impl Mailer {
 
     pub async fn send(&self, name: &str, message: &Message) -> Result<(), SendError> {
         match self {
-            Mailer::Smtp(t) => t.send(message.clone()).await.map(|_| ()).map_err(|e| SendError {
-                permanent: e.is_permanent(),
-                message: format!("SMTP : {e}"),
-            }),
+            Mailer::Smtp(t) => t
+                .send(message.clone())
+                .await
+                .map(|_| ())
+                .map_err(|e| SendError {
+                    permanent: e.is_permanent(),
+                    message: format!("SMTP : {e}"),
+                }),
             Mailer::Files(dir) => write_file(dir, name, &message.formatted())
                 .await
                 .map_err(|e| SendError {

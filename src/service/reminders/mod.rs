@@ -96,7 +96,10 @@ impl Preferences {
 /// Marks deadlines to be planned again (after a parameter or a preference changed).
 pub async fn replan<C: ConnectionTrait>(conn: &C, which: Condition) -> AppResult<u64> {
     Ok(deadline::Entity::update_many()
-        .col_expr(deadline::Column::PlannedRevision, Expr::value(Option::<i32>::None))
+        .col_expr(
+            deadline::Column::PlannedRevision,
+            Expr::value(Option::<i32>::None),
+        )
         .filter(which)
         .exec(conn)
         .await?
@@ -108,9 +111,8 @@ pub async fn replan<C: ConnectionTrait>(conn: &C, which: Condition) -> AppResult
 fn visible(actor: &Actor) -> AppResult<Condition> {
     match actor.role {
         None | Some(Role::Admin) => Ok(Condition::all()),
-        Some(Role::Facilitator) => Ok(Condition::all().add(
-            reminder::Column::TerritoryId.is_in(actor.territories.iter().copied()),
-        )),
+        Some(Role::Facilitator) => Ok(Condition::all()
+            .add(reminder::Column::TerritoryId.is_in(actor.territories.iter().copied()))),
         Some(_) => {
             let me = actor.user_id.ok_or(AppError::Forbidden)?;
             Ok(Condition::all().add(reminder::Column::UserId.eq(me)))
@@ -191,9 +193,15 @@ pub async fn set_preferences(
     let mut muted = input.muted;
     muted.sort();
     muted.dedup();
-    let stored = muted.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
+    let stored = muted
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
     let txn = ctx.db.begin_write().await?;
-    let before = reminder_preference::Entity::find_by_id(user).one(&txn.txn).await?;
+    let before = reminder_preference::Entity::find_by_id(user)
+        .one(&txn.txn)
+        .await?;
     let row = reminder_preference::ActiveModel {
         user_id: Set(user),
         delivery: Set(input.delivery.as_str().into()),
@@ -217,14 +225,34 @@ pub async fn set_preferences(
         Some(&audit::json(&row)),
     )
     .await?;
-    // The deadlines this user is reminded of (their scope): planned again with the new choice.
+    // The deadlines this user is reminded of, planned again with the new choice: those of
+    // their role (territory, organization), those naming their address, those already
+    // reminding them.
+    let mut theirs = Condition::any()
+        .add(deadline::Column::Recipients.like(format!(
+            "%\"email\":\"{}\"%",
+            actor.label.replace(['%', '_'], "")
+        )))
+        .add(
+            deadline::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(
+                sea_orm::QuerySelect::column(
+                    sea_orm::QuerySelect::select_only(
+                        reminder::Entity::find().filter(reminder::Column::UserId.eq(user)),
+                    ),
+                    reminder::Column::DeadlineId,
+                ),
+            )),
+        );
     if !actor.is(Role::Admin) {
-        replan(
-            &txn.txn,
-            scope::deadlines(actor)?.add(deadline::Column::Status.eq("OPEN")),
-        )
-        .await?;
+        theirs = theirs.add(scope::deadlines(actor)?);
     }
+    replan(
+        &txn.txn,
+        Condition::all()
+            .add(deadline::Column::Status.eq("OPEN"))
+            .add(theirs),
+    )
+    .await?;
     txn.commit().await?;
     Ok(Preferences::of(&row))
 }

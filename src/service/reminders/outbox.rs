@@ -79,7 +79,10 @@ pub async fn sweep(ctx: &Ctx, s: &Settings) -> AppResult<u64> {
     };
     let error = "bail expiré : l'instance qui l'envoyait s'est arrêtée (lease expired)";
     let mut n = 0;
-    for (status, used_up) in [(ReminderStatus::Dead, true), (ReminderStatus::Failed, false)] {
+    for (status, used_up) in [
+        (ReminderStatus::Dead, true),
+        (ReminderStatus::Failed, false),
+    ] {
         let attempts = reminder::Column::Attempts;
         let q = expired()
             .set(reminder::ActiveModel {
@@ -110,9 +113,16 @@ pub enum Outcome {
     /// Not to be sent any more (deadline met or moved, commission changed again).
     Dropped(String),
     /// Failed; `permanent` when the server refused it for good (no such mailbox).
-    Failed { error: String, permanent: bool },
-    /// Not tried (the lease was about to run out, or the server failed earlier in the batch).
-    Released(String),
+    Failed {
+        error: String,
+        permanent: bool,
+    },
+    /// Not tried (the lease was about to run out, or the server failed earlier in the batch):
+    /// the attempt is not counted; tried again from `retry_at`.
+    Released {
+        why: String,
+        retry_at: DateTime<Utc>,
+    },
 }
 
 /// Settles a claimed row; `false` when the claim was lost (the lease ran out and another
@@ -153,9 +163,9 @@ pub async fn settle(
             change.last_error = Set(Some(error));
             change.claimed_by = Set(None);
         }
-        Outcome::Released(why) => {
+        Outcome::Released { why, retry_at } => {
             change.status = Set(ReminderStatus::Failed.as_str().into());
-            change.next_attempt_at = Set(now);
+            change.next_attempt_at = Set(retry_at);
             change.last_error = Set(Some(why));
             change.claimed_by = Set(None);
             // The attempt counted at the claim was not made.

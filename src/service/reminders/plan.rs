@@ -7,21 +7,23 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use entity::{
-    app_user, commission, commission_member, deadline, organization, reminder,
-    reminder_preference, user_territory,
+    app_user, commission, commission_member, deadline, organization, reminder, reminder_preference,
+    user_territory,
 };
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use uuid::Uuid;
 
 use super::Preferences;
+use crate::domain::CommissionStatus;
 use crate::domain::auth::Role;
 use crate::domain::deadlines::{DeadlineRule, DeadlineStatus, Recipient, RecipientEntry, rule_def};
 use crate::domain::params::ParamSet;
 use crate::domain::reminders::{
     self as rules, Delivery, OfficeHours, ReminderKind, ReminderStatus,
 };
-use crate::domain::CommissionStatus;
 use crate::error::AppResult;
 use crate::service::Ctx;
 use crate::service::params::{Place, set_at};
@@ -54,12 +56,10 @@ pub async fn run(ctx: &Ctx) -> AppResult<usize> {
             .filter(
                 sea_orm::Condition::any()
                     .add(deadline::Column::PlannedRevision.is_null())
-                    .add(
-                        sea_orm::sea_query::ExprTrait::lt(
-                            sea_orm::sea_query::Expr::col(deadline::Column::PlannedRevision),
-                            sea_orm::sea_query::Expr::col(deadline::Column::Revision),
-                        ),
-                    ),
+                    .add(sea_orm::sea_query::ExprTrait::lt(
+                        sea_orm::sea_query::Expr::col(deadline::Column::PlannedRevision),
+                        sea_orm::sea_query::Expr::col(deadline::Column::Revision),
+                    )),
             )
             .order_by_asc(deadline::Column::Id)
             .limit(BATCH)
@@ -84,7 +84,12 @@ async fn plan_batch<C: ConnectionTrait>(
     for d in batch {
         if !territories.contains_key(&d.territory_id) {
             let tz = crate::service::territory::zone_of(conn, d.territory_id).await?;
-            let params = set_at(conn, Place::territory(d.territory_id), ctx.clock.today_in(tz)).await?;
+            let params = set_at(
+                conn,
+                Place::territory(d.territory_id),
+                ctx.clock.today_in(tz),
+            )
+            .await?;
             territories.insert(
                 d.territory_id,
                 Territory {
@@ -97,11 +102,19 @@ async fn plan_batch<C: ConnectionTrait>(
     }
     let book = AddressBook::load(conn, batch).await?;
     let ids: Vec<Uuid> = batch.iter().map(|d| d.id).collect();
-    let pending = reminder::Entity::find()
+    // Rows still to go out, and cancelled ones that may be wanted again (a rule unmuted, a
+    // deadline moved back to its first day).
+    let mut live = ReminderStatus::PENDING.to_vec();
+    live.push(ReminderStatus::Cancelled);
+    let rows = reminder::Entity::find()
         .filter(reminder::Column::DeadlineId.is_in(ids.clone()))
-        .filter(reminder::Column::Status.is_in(ReminderStatus::PENDING.map(|s| s.as_str())))
+        .filter(reminder::Column::Status.is_in(live.iter().map(|s| s.as_str())))
         .all(conn)
         .await?;
+    let pending: Vec<&reminder::Model> = rows
+        .iter()
+        .filter(|r| r.status != ReminderStatus::Cancelled.as_str())
+        .collect();
     let mut wanted: Vec<reminder::ActiveModel> = Vec::new();
     let mut keep: HashSet<String> = HashSet::new();
     for d in batch {
@@ -109,7 +122,8 @@ async fn plan_batch<C: ConnectionTrait>(
         let rule = DeadlineRule::from_db(&d.rule);
         if DeadlineStatus::from_db(&d.status) == DeadlineStatus::Open {
             let today = now.with_timezone(&t.tz).date_naive();
-            let entries: Vec<RecipientEntry> = serde_json::from_str(&d.recipients).unwrap_or_default();
+            let entries: Vec<RecipientEntry> =
+                serde_json::from_str(&d.recipients).unwrap_or_default();
             let people = book.resolve(d.territory_id, &entries);
             for offset in t.params.get(rule_def(rule).offsets).value.list() {
                 if rules::reminder_day(d.due_on, offset) < today {
@@ -119,12 +133,20 @@ async fn plan_batch<C: ConnectionTrait>(
                 let send_at = t.hours.send_at(d.due_on, offset, t.tz);
                 for who in &people {
                     let prefs = book.preferences(who.user_id);
-                    if prefs.muted.contains(&rule) {
+                    if prefs.muted.contains(&rule) || !rules::reminds(rule, who.role, offset) {
                         continue;
                     }
                     let key = rules::reminder_key(d.id, d.due_on, offset, &who.email);
                     keep.insert(key.clone());
-                    let mut row = row(ctx, now, ReminderKind::Reminder, key, d.territory_id, who, send_at);
+                    let mut row = row(
+                        ctx,
+                        now,
+                        ReminderKind::Reminder,
+                        key,
+                        d.territory_id,
+                        who,
+                        send_at,
+                    );
                     row.deadline_id = Set(Some(d.id));
                     row.offset_days = Set(Some(offset as i32));
                     row.due_on = Set(Some(d.due_on));
@@ -158,7 +180,7 @@ async fn plan_batch<C: ConnectionTrait>(
     }
     // A pending row whose territory changed its send time, or whose user switched to a digest.
     let by_key: HashMap<&str, &reminder::Model> =
-        pending.iter().map(|r| (r.dedupe_key.as_str(), r)).collect();
+        rows.iter().map(|r| (r.dedupe_key.as_str(), r)).collect();
     let mut added = 0;
     let mut fresh = Vec::new();
     for w in wanted {
@@ -166,15 +188,22 @@ async fn plan_batch<C: ConnectionTrait>(
         match by_key.get(key.as_str()) {
             Some(old) => {
                 let (send_at, via) = (w.send_at.clone().unwrap(), w.via_digest.clone().unwrap());
-                if old.send_at != send_at || old.via_digest != via {
+                let revived = old.status == ReminderStatus::Cancelled.as_str();
+                if revived || old.send_at != send_at || old.via_digest != via {
+                    let mut change = reminder::ActiveModel {
+                        send_at: Set(send_at),
+                        next_attempt_at: Set(send_at.max(old.next_attempt_at)),
+                        via_digest: Set(via),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    };
+                    if revived {
+                        change.status = Set(ReminderStatus::Planned.as_str().into());
+                        change.next_attempt_at = Set(send_at);
+                        change.last_error = Set(None);
+                    }
                     reminder::Entity::update_many()
-                        .set(reminder::ActiveModel {
-                            send_at: Set(send_at),
-                            next_attempt_at: Set(send_at.max(old.next_attempt_at)),
-                            via_digest: Set(via),
-                            updated_at: Set(now),
-                            ..Default::default()
-                        })
+                        .set(change)
                         .filter(reminder::Column::Id.eq(old.id))
                         .exec(conn)
                         .await?;
@@ -258,12 +287,18 @@ async fn notices<C: ConnectionTrait>(
     book: &AddressBook,
     keep: &mut HashSet<String>,
 ) -> AppResult<Vec<reminder::ActiveModel>> {
-    let Some(c) = commission::Entity::find_by_id(d.subject_id).one(conn).await? else {
+    let Some(c) = commission::Entity::find_by_id(d.subject_id)
+        .one(conn)
+        .await?
+    else {
         return Ok(vec![]);
     };
     let status = CommissionStatus::from_db(&c.status);
     let moved = c.sequence > 0
-        && matches!(status, CommissionStatus::Planned | CommissionStatus::Cancelled)
+        && matches!(
+            status,
+            CommissionStatus::Planned | CommissionStatus::Cancelled
+        )
         && c.starts_at > now;
     if !moved {
         return Ok(vec![]);
@@ -274,7 +309,9 @@ async fn notices<C: ConnectionTrait>(
         .await?;
     let mut out = Vec::new();
     for m in members {
-        let Some(email) = m.email.filter(|e| !e.trim().is_empty()) else { continue };
+        let Some(email) = m.email.filter(|e| !e.trim().is_empty()) else {
+            continue;
+        };
         let who = Addressee {
             user_id: book.user_by_email(&email),
             email,
@@ -283,7 +320,15 @@ async fn notices<C: ConnectionTrait>(
         };
         let key = rules::notice_key(c.id, c.sequence, &who.email);
         keep.insert(key.clone());
-        let mut r = row(ctx, now, ReminderKind::CommissionNotice, key, d.territory_id, &who, now);
+        let mut r = row(
+            ctx,
+            now,
+            ReminderKind::CommissionNotice,
+            key,
+            d.territory_id,
+            &who,
+            now,
+        );
         r.deadline_id = Set(Some(d.id));
         r.commission_id = Set(Some(c.id));
         r.sequence = Set(Some(c.sequence));
@@ -309,7 +354,8 @@ impl AddressBook {
         let mut orgs: HashSet<Uuid> = HashSet::new();
         let mut emails: HashSet<String> = HashSet::new();
         for d in batch {
-            let entries: Vec<RecipientEntry> = serde_json::from_str(&d.recipients).unwrap_or_default();
+            let entries: Vec<RecipientEntry> =
+                serde_json::from_str(&d.recipients).unwrap_or_default();
             for e in entries {
                 orgs.extend(e.organization_id);
                 emails.extend(e.email.map(|m| m.to_lowercase()));
@@ -335,7 +381,10 @@ impl AddressBook {
             facilitators: HashMap::new(),
             org_users: HashMap::new(),
             org_emails: HashMap::new(),
-            by_email: users.iter().map(|u| (u.email.to_lowercase(), u.id)).collect(),
+            by_email: users
+                .iter()
+                .map(|u| (u.email.to_lowercase(), u.id))
+                .collect(),
             prefs: HashMap::new(),
         };
         for l in &links {
@@ -343,7 +392,10 @@ impl AddressBook {
                 .iter()
                 .find(|u| u.id == l.user_id && u.role == Role::Facilitator.as_str())
             {
-                book.facilitators.entry(l.territory_id).or_default().push(u.clone());
+                book.facilitators
+                    .entry(l.territory_id)
+                    .or_default()
+                    .push(u.clone());
             }
         }
         for u in &users {
@@ -376,7 +428,8 @@ impl AddressBook {
     }
 
     fn preferences(&self, user: Option<Uuid>) -> Preferences {
-        user.and_then(|u| self.prefs.get(&u).cloned()).unwrap_or_default()
+        user.and_then(|u| self.prefs.get(&u).cloned())
+            .unwrap_or_default()
     }
 
     /// The addresses behind a deadline's recipients, each once.
@@ -406,17 +459,14 @@ impl AddressBook {
                         user_id: None,
                     })),
                 },
-                (_, None) => out.extend(
-                    e.email
-                        .iter()
-                        .filter(|m| !m.trim().is_empty())
-                        .map(|email| Addressee {
-                            email: email.clone(),
-                            name: e.name.clone(),
-                            role: e.role,
-                            user_id: self.user_by_email(email),
-                        }),
-                ),
+                (_, None) => out.extend(e.email.iter().filter(|m| !m.trim().is_empty()).map(
+                    |email| Addressee {
+                        email: email.clone(),
+                        name: e.name.clone(),
+                        role: e.role,
+                        user_id: self.user_by_email(email),
+                    },
+                )),
             }
         }
         let mut seen = HashSet::new();

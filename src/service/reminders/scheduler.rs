@@ -15,7 +15,7 @@ use super::mailer::Mailer;
 use super::outbox::{self, Outcome};
 use super::{Settings, digest, plan, replan};
 use crate::config::MailConfig;
-use crate::domain::reminders::OfficeHours;
+use crate::domain::reminders::{OfficeHours, backoff};
 use crate::error::AppResult;
 use crate::service::Ctx;
 use crate::service::params::{Place, set_at};
@@ -179,28 +179,40 @@ impl Scheduler {
         loop {
             let rows = outbox::claim(ctx, s, &open).await?;
             let full = rows.len() as u64 == s.batch;
-            // After a failure of the server itself, the rest of the batch waits its turn.
-            let mut broken: Option<String> = None;
+            // After a failure of the server itself, the rest of the batch waits as long as the
+            // mail that failed; when the lease runs short, the rest goes back at once.
+            let mut broken: Option<(String, DateTime<Utc>)> = None;
             for row in &rows {
-                let outcome = if let Some(why) = &broken {
-                    Outcome::Released(why.clone())
-                } else if !outbox::lease_left(row, ctx.clock.now(), margin) {
-                    broken = Some("bail presque écoulé (lease nearly over)".into());
-                    Outcome::Released("bail presque écoulé (lease nearly over)".into())
+                let now = ctx.clock.now();
+                let outcome = if let Some((why, retry_at)) = &broken {
+                    Outcome::Released {
+                        why: why.clone(),
+                        retry_at: *retry_at,
+                    }
+                } else if !outbox::lease_left(row, now, margin) {
+                    let why = "bail presque écoulé (lease nearly over)".to_string();
+                    broken = Some((why.clone(), now));
+                    Outcome::Released { why, retry_at: now }
                 } else {
                     match compose(ctx, s, row).await {
-                        Ok(Composed::Mail(m)) => match self.mailer.send(&row.id.to_string(), &m).await {
-                            Ok(()) => Outcome::Sent,
-                            Err(e) => {
-                                if !e.permanent {
-                                    broken = Some(format!("non tenté : {}", e.message));
-                                }
-                                Outcome::Failed {
-                                    error: e.message,
-                                    permanent: e.permanent,
+                        Ok(Composed::Mail(m)) => {
+                            match self.mailer.send(&row.id.to_string(), &m).await {
+                                Ok(()) => Outcome::Sent,
+                                Err(e) => {
+                                    if !e.permanent {
+                                        let wait = backoff(row.attempts, s.retry_base, s.retry_max);
+                                        broken = Some((
+                                            format!("non tenté : {}", e.message),
+                                            ctx.clock.now() + wait,
+                                        ));
+                                    }
+                                    Outcome::Failed {
+                                        error: e.message,
+                                        permanent: e.permanent,
+                                    }
                                 }
                             }
-                        },
+                        }
                         Ok(Composed::Drop(why)) => Outcome::Dropped(why),
                         Ok(Composed::Invalid(why)) => Outcome::Failed {
                             error: why,
@@ -225,7 +237,7 @@ impl Scheduler {
                             report.failed += 1;
                         }
                     }
-                    Outcome::Released(_) => {}
+                    Outcome::Released { .. } => {}
                 }
                 if !outbox::settle(ctx, s, row, outcome).await? {
                     tracing::warn!(
@@ -243,14 +255,19 @@ impl Scheduler {
 
     async fn run_job(&self, job: Job) {
         let result = match job {
-            Job::Plan => async {
-                let planned = self.plan().await?;
-                let digests = self.digest().await?;
-                Ok::<_, crate::error::AppError>(format!("planned {planned}, digests {digests}"))
+            Job::Plan => {
+                async {
+                    let planned = self.plan().await?;
+                    let digests = self.digest().await?;
+                    Ok::<_, crate::error::AppError>(format!("planned {planned}, digests {digests}"))
+                }
+                .await
             }
-            .await,
             Job::Send => self.send().await.map(|r| r.to_string()),
-            Job::Refresh => self.refresh().await.map(|n| format!("{n} objects re-derived")),
+            Job::Refresh => self
+                .refresh()
+                .await
+                .map(|n| format!("{n} objects re-derived")),
         };
         match result {
             Ok(what) => tracing::debug!(?job, "{what}"),
@@ -261,7 +278,10 @@ impl Scheduler {
     /// Runs the jobs on their cron expressions until `stop` resolves. A pass of planning and
     /// sending runs at start, so a first run does not wait for the next minute.
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
-        tracing::info!("reminder scheduler started; mails go to {}", self.mailer.describe());
+        tracing::info!(
+            "reminder scheduler started; mails go to {}",
+            self.mailer.describe()
+        );
         self.run_job(Job::Plan).await;
         self.run_job(Job::Send).await;
         let jobs = [
@@ -270,8 +290,10 @@ impl Scheduler {
             (Job::Refresh, &self.crons.refresh),
         ];
         let next = |s: &cron::Schedule, after: DateTime<Utc>| s.after(&after).next();
-        let mut due: Vec<Option<DateTime<Utc>>> =
-            jobs.iter().map(|(_, s)| next(s, self.ctx.clock.now())).collect();
+        let mut due: Vec<Option<DateTime<Utc>>> = jobs
+            .iter()
+            .map(|(_, s)| next(s, self.ctx.clock.now()))
+            .collect();
         tokio::pin!(stop);
         loop {
             let Some((i, at)) = due
