@@ -18,10 +18,16 @@ fn help_documents_every_setting() {
         "MAX_BODY_BYTES",
         "GRAPHIQL",
         "DB_MAX_CONNECTIONS",
+        "SMTP_URL",
+        "MAIL_FROM",
+        "OUTBOX_DIR",
+        "PLAN_CRON",
+        "DIGEST_CRON",
+        "REMINDER_MAX_ATTEMPTS",
     ] {
         assert!(help.contains(env), "--help does not mention {env}");
     }
-    for cmd in ["serve", "migrate", "print-schema", "demo"] {
+    for cmd in ["serve", "migrate", "print-schema", "demo", "scheduler"] {
         assert!(help.contains(cmd), "--help does not list {cmd}");
     }
 }
@@ -165,4 +171,29 @@ fn create_admin_bootstraps_the_first_account() {
         String::from_utf8_lossy(&again.stderr).contains("admin@ville.fr"),
         "e-mails are stored in lower case"
     );
+}
+
+#[test]
+fn scheduler_runs_one_pass_and_refuses_a_bad_cron() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+    let out = Command::new(BIN)
+        .args(["scheduler", "--once"])
+        .env("DATABASE_URL", &url)
+        .env("OUTBOX_DIR", dir.path().join("outbox"))
+        .env_remove("SMTP_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert!(said.starts_with("planned 0, digests 0"), "{said}");
+    let bad = Command::new(BIN)
+        .args(["scheduler", "--once"])
+        .env("DATABASE_URL", &url)
+        .env("PLAN_CRON", "*/5 * * * *")
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("PLAN_CRON"), "{err}");
 }

@@ -40,12 +40,10 @@ pub async fn claim(ctx: &Ctx, s: &Settings, open: &[Uuid]) -> AppResult<Vec<remi
         .limit(s.batch)
         .into_query();
     let txn = ctx.db.begin_write().await?;
-    match ctx.db.backend() {
-        DatabaseBackend::Postgres => {
-            due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
-        // The write lock taken by `begin_write` (BEGIN IMMEDIATE) makes this claim exclusive.
-        _ => {}
+    // On SQLite, the write lock taken by `begin_write` (BEGIN IMMEDIATE) makes the claim
+    // exclusive; on PostgreSQL, rows locked by another sender are skipped.
+    if ctx.db.backend() == DatabaseBackend::Postgres {
+        due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
     let rows = reminder::Entity::update_many()
         .set(reminder::ActiveModel {

@@ -82,7 +82,7 @@ async fn plan_batch<C: ConnectionTrait>(
     let now = ctx.clock.now();
     let mut territories: HashMap<Uuid, Territory> = HashMap::new();
     for d in batch {
-        if !territories.contains_key(&d.territory_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = territories.entry(d.territory_id) {
             let tz = crate::service::territory::zone_of(conn, d.territory_id).await?;
             let params = set_at(
                 conn,
@@ -90,14 +90,11 @@ async fn plan_batch<C: ConnectionTrait>(
                 ctx.clock.today_in(tz),
             )
             .await?;
-            territories.insert(
-                d.territory_id,
-                Territory {
-                    tz,
-                    hours: OfficeHours::of(&params),
-                    params,
-                },
-            );
+            slot.insert(Territory {
+                tz,
+                hours: OfficeHours::of(&params),
+                params,
+            });
         }
     }
     let book = AddressBook::load(conn, batch).await?;

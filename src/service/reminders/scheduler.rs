@@ -295,15 +295,12 @@ impl Scheduler {
             .map(|(_, s)| next(s, self.ctx.clock.now()))
             .collect();
         tokio::pin!(stop);
-        loop {
-            let Some((i, at)) = due
-                .iter()
-                .enumerate()
-                .filter_map(|(i, d)| d.map(|d| (i, d)))
-                .min_by_key(|(_, d)| *d)
-            else {
-                break;
-            };
+        while let Some((i, at)) = due
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| d.map(|d| (i, d)))
+            .min_by_key(|(_, d)| *d)
+        {
             let wait = (at - self.ctx.clock.now()).to_std().unwrap_or_default();
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
