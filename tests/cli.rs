@@ -184,7 +184,11 @@ fn scheduler_runs_one_pass_and_refuses_a_bad_cron() {
         .env_remove("SMTP_URL")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let said = String::from_utf8(out.stdout).unwrap();
     assert!(said.starts_with("planned 0, digests 0"), "{said}");
     let bad = Command::new(BIN)
