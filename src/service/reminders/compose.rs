@@ -141,14 +141,15 @@ fn when(c: &commission::Model, tz: Tz) -> String {
     )
 }
 
-/// The iCalendar invitation of a commission in its current version: a request, or a
-/// cancellation once cancelled, with the commission's sequence so calendars replace the last.
+/// The iCalendar invitation of a commission in its current version, and its METHOD: a
+/// request, or a cancellation once cancelled, with the commission's sequence so calendars
+/// replace the last one.
 pub fn invitation(
     c: &commission::Model,
     members: &[commission_member::Model],
     organizer: &str,
     now: DateTime<Utc>,
-) -> String {
+) -> (String, &'static str) {
     let cancelled = CommissionStatus::from_db(&c.status) == CommissionStatus::Cancelled;
     let mut ev = icalendar::Event::new();
     ev.uid(&format!("commission-{}@passerelle", c.id))
@@ -173,21 +174,11 @@ pub fn invitation(
             ev.append_multi_property(p);
         }
     }
+    let method = if cancelled { "CANCEL" } else { "REQUEST" };
     let mut cal = Calendar::new();
-    cal.append_property(Property::new(
-        "METHOD",
-        if cancelled { "CANCEL" } else { "REQUEST" },
-    ));
+    cal.append_property(Property::new("METHOD", method));
     cal.push(ev.done());
-    cal.done().to_string()
-}
-
-fn method(c: &commission::Model) -> &'static str {
-    if CommissionStatus::from_db(&c.status) == CommissionStatus::Cancelled {
-        "CANCEL"
-    } else {
-        "REQUEST"
-    }
+    (cal.done().to_string(), method)
 }
 
 /// One entry of a digest.
@@ -249,7 +240,7 @@ pub async fn compose(ctx: &Ctx, s: &Settings, row: &reminder::Model) -> AppResul
                     place => c.place.clone(),
                     agenda => c.agenda.clone(),
                 });
-                ics = Some((invitation(&c, &members, &sender_email(s), now), method(&c)));
+                ics = Some(invitation(&c, &members, &sender_email(s), now));
             }
             let subject = match offset {
                 n if n > 0 => format!("Rappel : {} — pour le {}", d.title, short(d.due_on)),
@@ -308,7 +299,7 @@ pub async fn compose(ctx: &Ctx, s: &Settings, row: &reminder::Model) -> AppResul
                 reason => reason,
                 link => link(s, Kind::Commission.name(), c.id),
             };
-            ics = Some((invitation(&c, &members, &sender_email(s), now), method(&c)));
+            ics = Some(invitation(&c, &members, &sender_email(s), now));
             (
                 subject,
                 render("notice.txt", &vars)?,

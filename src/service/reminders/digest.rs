@@ -11,18 +11,13 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
-use super::{Preferences, Settings};
+use super::Preferences;
 use crate::domain::reminders::{Delivery, ReminderKind, ReminderStatus, digest_key, last_fire};
 use crate::error::AppResult;
 use crate::service::Ctx;
 
 /// Makes the digests whose time has come in each territory; returns how many.
-pub async fn run(
-    ctx: &Ctx,
-    _s: &Settings,
-    daily: &cron::Schedule,
-    weekly: &cron::Schedule,
-) -> AppResult<usize> {
+pub async fn run(ctx: &Ctx, daily: &cron::Schedule, weekly: &cron::Schedule) -> AppResult<usize> {
     let now = ctx.clock.now();
     let mut made = 0;
     for t in territory::Entity::find().all(&ctx.db.conn).await? {

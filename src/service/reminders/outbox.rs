@@ -123,14 +123,15 @@ pub enum Outcome {
     },
 }
 
-/// Settles a claimed row; `false` when the claim was lost (the lease ran out and another
-/// sender took the row), which the caller logs: the only way a mail can go out twice.
+/// Settles a claimed row and returns the status it ends in; `None` when the claim was lost
+/// (the lease ran out and another sender took the row), which the caller logs: the only way a
+/// mail can go out twice.
 pub async fn settle(
     ctx: &Ctx,
     s: &Settings,
     row: &reminder::Model,
     outcome: Outcome,
-) -> AppResult<bool> {
+) -> AppResult<Option<ReminderStatus>> {
     let now = ctx.clock.now();
     let mut change = reminder::ActiveModel {
         lease_until: Set(None),
@@ -138,38 +139,36 @@ pub async fn settle(
         ..Default::default()
     };
     let mut attempts = None;
-    match outcome {
+    let status = match outcome {
         Outcome::Sent => {
-            change.status = Set(ReminderStatus::Sent.as_str().into());
             change.sent_at = Set(Some(now));
             change.last_error = Set(None);
+            ReminderStatus::Sent
         }
         Outcome::Dropped(why) => {
-            change.status = Set(ReminderStatus::Cancelled.as_str().into());
             change.last_error = Set(Some(why));
+            ReminderStatus::Cancelled
         }
         Outcome::Failed { error, permanent } => {
-            let dead = permanent || row.attempts >= s.max_attempts;
-            change.status = Set(if dead {
+            change.next_attempt_at = Set(now + backoff(row.attempts, s.retry_base, s.retry_max));
+            change.last_error = Set(Some(error));
+            change.claimed_by = Set(None);
+            if permanent || row.attempts >= s.max_attempts {
                 ReminderStatus::Dead
             } else {
                 ReminderStatus::Failed
             }
-            .as_str()
-            .into());
-            change.next_attempt_at = Set(now + backoff(row.attempts, s.retry_base, s.retry_max));
-            change.last_error = Set(Some(error));
-            change.claimed_by = Set(None);
         }
         Outcome::Released { why, retry_at } => {
-            change.status = Set(ReminderStatus::Failed.as_str().into());
             change.next_attempt_at = Set(retry_at);
             change.last_error = Set(Some(why));
             change.claimed_by = Set(None);
             // The attempt counted at the claim was not made.
             attempts = Some(row.attempts - 1);
+            ReminderStatus::Failed
         }
-    }
+    };
+    change.status = Set(status.as_str().into());
     if let Some(a) = attempts {
         change.attempts = Set(std::cmp::max(a, 0));
     }
@@ -182,7 +181,7 @@ pub async fn settle(
         .exec(&*txn)
         .await?;
     txn.commit().await?;
-    Ok(done.rows_affected == 1)
+    Ok((done.rows_affected == 1).then_some(status))
 }
 
 /// Whether the claim on `row` still has `margin` left at `now`.

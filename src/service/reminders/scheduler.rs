@@ -15,7 +15,7 @@ use super::mailer::Mailer;
 use super::outbox::{self, Outcome};
 use super::{Settings, digest, plan, replan};
 use crate::config::MailConfig;
-use crate::domain::reminders::{OfficeHours, backoff};
+use crate::domain::reminders::{OfficeHours, ReminderStatus, backoff};
 use crate::error::AppResult;
 use crate::service::Ctx;
 use crate::service::params::{Place, set_at};
@@ -106,17 +106,20 @@ impl Scheduler {
 
     /// One pass of every job but the refresh: plan, digest, send.
     pub async fn tick(&self) -> AppResult<Report> {
-        let mut report = self.send().await?;
-        report.planned = self.plan().await?;
-        report.digests = self.digest().await?;
+        let before = self.send().await?;
+        let planned = self.plan().await?;
+        let digests = self.digest().await?;
         // Sending after planning too, so a pass sends what it planned.
-        let more = self.send().await?;
-        report.released += more.released;
-        report.sent += more.sent;
-        report.failed += more.failed;
-        report.dead += more.dead;
-        report.dropped += more.dropped;
-        Ok(report)
+        let after = self.send().await?;
+        Ok(Report {
+            planned,
+            digests,
+            released: before.released + after.released,
+            sent: before.sent + after.sent,
+            failed: before.failed + after.failed,
+            dead: before.dead + after.dead,
+            dropped: before.dropped + after.dropped,
+        })
     }
 
     pub async fn plan(&self) -> AppResult<usize> {
@@ -124,13 +127,7 @@ impl Scheduler {
     }
 
     pub async fn digest(&self) -> AppResult<usize> {
-        digest::run(
-            &self.ctx,
-            &self.settings,
-            &self.crons.digest,
-            &self.crons.weekly_digest,
-        )
-        .await
+        digest::run(&self.ctx, &self.crons.digest, &self.crons.weekly_digest).await
     }
 
     /// Re-derives the deadlines that move with time alone (a market falling behind its
@@ -227,23 +224,17 @@ impl Scheduler {
                         }
                     }
                 };
-                match &outcome {
-                    Outcome::Sent => report.sent += 1,
-                    Outcome::Dropped(_) => report.dropped += 1,
-                    Outcome::Failed { permanent, .. } => {
-                        if *permanent || row.attempts >= s.max_attempts {
-                            report.dead += 1;
-                        } else {
-                            report.failed += 1;
-                        }
-                    }
-                    Outcome::Released { .. } => {}
-                }
-                if !outbox::settle(ctx, s, row, outcome).await? {
-                    tracing::warn!(
+                let released = matches!(outcome, Outcome::Released { .. });
+                match outbox::settle(ctx, s, row, outcome).await? {
+                    Some(ReminderStatus::Sent) => report.sent += 1,
+                    Some(ReminderStatus::Cancelled) => report.dropped += 1,
+                    Some(ReminderStatus::Dead) => report.dead += 1,
+                    Some(ReminderStatus::Failed) if !released => report.failed += 1,
+                    Some(_) => {}
+                    None => tracing::warn!(
                         reminder = %row.id,
                         "claim lost before the mail was settled (lease ran out): it may go out twice"
-                    );
+                    ),
                 }
             }
             if !full || broken.is_some() {
