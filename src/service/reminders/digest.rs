@@ -32,7 +32,7 @@ pub async fn run(ctx: &Ctx, daily: &cron::Schedule, weekly: &cron::Schedule) -> 
                 .filter(reminder::Column::TerritoryId.eq(t.id))
                 .filter(reminder::Column::ViaDigest.eq(true))
                 .filter(reminder::Column::DigestId.is_null())
-                .filter(reminder::Column::Status.is_in(ReminderStatus::PENDING.map(|s| s.as_str())))
+                .filter(super::pending())
                 .filter(reminder::Column::SendAt.lt(until))
                 .order_by_asc(reminder::Column::SendAt)
                 .all(&ctx.db.conn)
@@ -81,43 +81,29 @@ async fn make(
     rows: &[reminder::Model],
 ) -> AppResult<usize> {
     let now = ctx.clock.now();
-    let id = ctx.clock.new_id();
     let txn = ctx.db.begin_write().await?;
-    let inserted = reminder::Entity::insert(reminder::ActiveModel {
-        id: Set(id),
-        dedupe_key: Set(key),
-        kind: Set(ReminderKind::Digest.as_str().into()),
-        territory_id: Set(territory),
-        deadline_id: Set(None),
-        commission_id: Set(None),
-        sequence: Set(None),
-        offset_days: Set(Some(delivery.horizon().num_days() as i32)),
-        due_on: Set(None),
-        user_id: Set(Some(user)),
-        recipient_email: Set(rows[0].recipient_email.clone()),
-        recipient_name: Set(rows[0].recipient_name.clone()),
-        recipient_role: Set(None),
-        via_digest: Set(false),
-        digest_id: Set(None),
-        send_at: Set(at),
-        status: Set(ReminderStatus::Planned.as_str().into()),
-        attempts: Set(0),
-        next_attempt_at: Set(at.max(now)),
-        lease_until: Set(None),
-        claimed_by: Set(None),
-        message_id: Set(super::message_id(id)),
-        last_error: Set(None),
-        sent_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::column(reminder::Column::DedupeKey)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(&*txn)
-    .await?;
+    let mut digest = super::new_row(
+        ctx,
+        ReminderKind::Digest,
+        key,
+        territory,
+        rows[0].recipient_email.clone(),
+        at,
+    );
+    // A digest's offset is the number of days it covers.
+    digest.offset_days = Set(Some(delivery.horizon().num_days() as i32));
+    digest.user_id = Set(Some(user));
+    digest.recipient_name = Set(rows[0].recipient_name.clone());
+    digest.next_attempt_at = Set(at.max(now));
+    let id = digest.id.clone().unwrap();
+    let inserted = reminder::Entity::insert(digest)
+        .on_conflict(
+            OnConflict::column(reminder::Column::DedupeKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&*txn)
+        .await?;
     if inserted == 0 {
         // Another instance made this digest; its reminders are in it.
         return Ok(0);
@@ -131,7 +117,7 @@ async fn make(
         })
         .filter(reminder::Column::Id.is_in(rows.iter().map(|r| r.id)))
         .filter(reminder::Column::DigestId.is_null())
-        .filter(reminder::Column::Status.is_in(ReminderStatus::PENDING.map(|s| s.as_str())))
+        .filter(super::pending())
         .exec(&*txn)
         .await?;
     txn.commit().await?;

@@ -15,7 +15,8 @@ use chrono::Duration;
 use entity::{deadline, reminder, reminder_preference};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    QueryTrait, Set,
 };
 use uuid::Uuid;
 
@@ -24,7 +25,8 @@ use super::{Ctx, audit, scope};
 use crate::config::MailConfig;
 use crate::domain::auth::{Actor, Role};
 use crate::domain::deadlines::DeadlineRule;
-use crate::domain::reminders::{Delivery, ReminderStatus};
+use crate::domain::deadlines::DeadlineStatus;
+use crate::domain::reminders::{Delivery, ReminderKind, ReminderStatus};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
@@ -55,6 +57,53 @@ impl Settings {
             app_url: c.app_url.trim_end_matches('/').to_string(),
         }
     }
+}
+
+/// A new outbox row to `email`, planned at `send_at`; callers set what else they know.
+pub fn new_row(
+    ctx: &Ctx,
+    kind: ReminderKind,
+    key: String,
+    territory: Uuid,
+    email: String,
+    send_at: chrono::DateTime<chrono::Utc>,
+) -> reminder::ActiveModel {
+    let now = ctx.clock.now();
+    let id = ctx.clock.new_id();
+    reminder::ActiveModel {
+        id: Set(id),
+        dedupe_key: Set(key),
+        kind: Set(kind.as_str().into()),
+        territory_id: Set(territory),
+        deadline_id: Set(None),
+        commission_id: Set(None),
+        sequence: Set(None),
+        offset_days: Set(None),
+        due_on: Set(None),
+        user_id: Set(None),
+        recipient_email: Set(email),
+        recipient_name: Set(None),
+        recipient_role: Set(None),
+        via_digest: Set(false),
+        digest_id: Set(None),
+        send_at: Set(send_at),
+        status: Set(ReminderStatus::Planned.as_str().into()),
+        attempts: Set(0),
+        next_attempt_at: Set(send_at),
+        lease_until: Set(None),
+        claimed_by: Set(None),
+        message_id: Set(message_id(id)),
+        last_error: Set(None),
+        sent_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+/// Rows still to go out, by themselves or in a digest.
+pub fn pending() -> Condition {
+    Condition::all()
+        .add(reminder::Column::Status.is_in(ReminderStatus::PENDING.map(|s| s.as_str())))
 }
 
 /// A stable Message-ID (without its angle brackets): the same on every attempt.
@@ -234,14 +283,13 @@ pub async fn set_preferences(
             actor.label.replace(['%', '_'], "")
         )))
         .add(
-            deadline::Column::Id.in_subquery(sea_orm::QueryTrait::into_query(
-                sea_orm::QuerySelect::column(
-                    sea_orm::QuerySelect::select_only(
-                        reminder::Entity::find().filter(reminder::Column::UserId.eq(user)),
-                    ),
-                    reminder::Column::DeadlineId,
-                ),
-            )),
+            deadline::Column::Id.in_subquery(
+                reminder::Entity::find()
+                    .select_only()
+                    .column(reminder::Column::DeadlineId)
+                    .filter(reminder::Column::UserId.eq(user))
+                    .into_query(),
+            ),
         );
     if !actor.is(Role::Admin) {
         theirs = theirs.add(scope::deadlines(actor)?);
@@ -249,7 +297,7 @@ pub async fn set_preferences(
     replan(
         &txn.txn,
         Condition::all()
-            .add(deadline::Column::Status.eq("OPEN"))
+            .add(deadline::Column::Status.eq(DeadlineStatus::Open.as_str()))
             .add(theirs),
     )
     .await?;
@@ -337,21 +385,18 @@ pub async fn health(ctx: &Ctx, actor: &Actor) -> AppResult<OutboxHealth> {
     }
     let conn = &ctx.db.conn;
     let now = ctx.clock.now();
-    let pending = || {
-        reminder::Entity::find()
-            .filter(reminder::Column::Status.is_in(ReminderStatus::PENDING.map(|s| s.as_str())))
-    };
+    let waiting = || reminder::Entity::find().filter(pending());
     let status = |s: ReminderStatus| {
         reminder::Entity::find().filter(reminder::Column::Status.eq(s.as_str()))
     };
     let due = || {
-        pending()
+        waiting()
             .filter(reminder::Column::ViaDigest.eq(false))
             .filter(reminder::Column::NextAttemptAt.lte(now))
     };
     let oldest = {
-        use sea_orm::{QueryOrder, QuerySelect};
-        pending()
+        use sea_orm::QueryOrder;
+        waiting()
             .select_only()
             .column(reminder::Column::NextAttemptAt)
             .filter(reminder::Column::ViaDigest.eq(false))
@@ -361,7 +406,7 @@ pub async fn health(ctx: &Ctx, actor: &Actor) -> AppResult<OutboxHealth> {
             .await?
     };
     Ok(OutboxHealth {
-        planned: pending().count(conn).await?,
+        planned: waiting().count(conn).await?,
         due: due().count(conn).await?,
         late: due()
             .filter(reminder::Column::NextAttemptAt.lt(now - Duration::hours(1)))

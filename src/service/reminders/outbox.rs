@@ -18,10 +18,6 @@ use crate::domain::reminders::{ReminderStatus, backoff};
 use crate::error::AppResult;
 use crate::service::Ctx;
 
-fn pending() -> Vec<&'static str> {
-    ReminderStatus::PENDING.map(|s| s.as_str()).to_vec()
-}
-
 /// Claims up to a batch of rows due now in territories whose office is open.
 pub async fn claim(ctx: &Ctx, s: &Settings, open: &[Uuid]) -> AppResult<Vec<reminder::Model>> {
     if open.is_empty() {
@@ -31,7 +27,7 @@ pub async fn claim(ctx: &Ctx, s: &Settings, open: &[Uuid]) -> AppResult<Vec<remi
     let mut due = reminder::Entity::find()
         .select_only()
         .column(reminder::Column::Id)
-        .filter(reminder::Column::Status.is_in(pending()))
+        .filter(super::pending())
         .filter(reminder::Column::ViaDigest.eq(false))
         .filter(reminder::Column::NextAttemptAt.lte(now))
         .filter(reminder::Column::TerritoryId.is_in(open.to_vec()))

@@ -98,6 +98,7 @@ async fn plan_batch<C: ConnectionTrait>(
         }
     }
     let book = AddressBook::load(conn, batch).await?;
+    let meetings = meetings(conn, batch).await?;
     let ids: Vec<Uuid> = batch.iter().map(|d| d.id).collect();
     // Rows still to go out, and cancelled ones that may be wanted again (a rule unmuted, a
     // deadline moved back to its first day).
@@ -137,7 +138,6 @@ async fn plan_batch<C: ConnectionTrait>(
                     keep.insert(key.clone());
                     let mut row = row(
                         ctx,
-                        now,
                         ReminderKind::Reminder,
                         key,
                         d.territory_id,
@@ -152,8 +152,8 @@ async fn plan_batch<C: ConnectionTrait>(
                 }
             }
         }
-        if rule == DeadlineRule::Commission {
-            wanted.extend(notices(conn, ctx, now, d, &book, &mut keep).await?);
+        if let Some((c, members)) = meetings.get(&d.subject_id) {
+            wanted.extend(notices(ctx, now, d, c, members, &book, &mut keep));
         }
     }
     // Still pending, no longer wanted: the deadline was met, moved or cancelled, the rule muted,
@@ -171,7 +171,7 @@ async fn plan_batch<C: ConnectionTrait>(
                 ..Default::default()
             })
             .filter(reminder::Column::Id.is_in(stale))
-            .filter(reminder::Column::Status.is_in(ReminderStatus::PENDING.map(|s| s.as_str())))
+            .filter(super::pending())
             .exec(conn)
             .await?;
     }
@@ -233,93 +233,91 @@ async fn plan_batch<C: ConnectionTrait>(
     Ok(added)
 }
 
-/// A new outbox row.
+/// A new outbox row to one addressee.
 fn row(
     ctx: &Ctx,
-    now: DateTime<Utc>,
     kind: ReminderKind,
     key: String,
     territory: Uuid,
     who: &Addressee,
     send_at: DateTime<Utc>,
 ) -> reminder::ActiveModel {
-    let id = ctx.clock.new_id();
-    reminder::ActiveModel {
-        id: Set(id),
-        dedupe_key: Set(key),
-        kind: Set(kind.as_str().into()),
-        territory_id: Set(territory),
-        deadline_id: Set(None),
-        commission_id: Set(None),
-        sequence: Set(None),
-        offset_days: Set(None),
-        due_on: Set(None),
-        user_id: Set(who.user_id),
-        recipient_email: Set(who.email.clone()),
-        recipient_name: Set(who.name.clone()),
-        recipient_role: Set(Some(who.role.as_str().into())),
-        via_digest: Set(false),
-        digest_id: Set(None),
-        send_at: Set(send_at),
-        status: Set(ReminderStatus::Planned.as_str().into()),
-        attempts: Set(0),
-        next_attempt_at: Set(send_at),
-        lease_until: Set(None),
-        claimed_by: Set(None),
-        message_id: Set(super::message_id(id)),
-        last_error: Set(None),
-        sent_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
+    let mut r = super::new_row(ctx, kind, key, territory, who.email.clone(), send_at);
+    r.user_id = Set(who.user_id);
+    r.recipient_name = Set(who.name.clone());
+    r.recipient_role = Set(Some(who.role.as_str().into()));
+    r
+}
+
+/// The commissions of a batch's commission deadlines, with their members: two queries.
+async fn meetings<C: ConnectionTrait>(
+    conn: &C,
+    batch: &[deadline::Model],
+) -> AppResult<HashMap<Uuid, (commission::Model, Vec<commission_member::Model>)>> {
+    let ids: Vec<Uuid> = batch
+        .iter()
+        .filter(|d| DeadlineRule::from_db(&d.rule) == DeadlineRule::Commission)
+        .map(|d| d.subject_id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
     }
+    let mut out: HashMap<Uuid, (commission::Model, Vec<commission_member::Model>)> =
+        commission::Entity::find()
+            .filter(commission::Column::Id.is_in(ids.clone()))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, (c, Vec::new())))
+            .collect();
+    for m in commission_member::Entity::find()
+        .filter(commission_member::Column::CommissionId.is_in(ids))
+        .order_by_asc(commission_member::Column::Name)
+        .all(conn)
+        .await?
+    {
+        if let Some((_, members)) = out.get_mut(&m.commission_id) {
+            members.push(m);
+        }
+    }
+    Ok(out)
 }
 
 /// A commission re-planned or cancelled (its sequence above 0) tells each member at once, with
 /// the updated or withdrawn invitation; an older notice not yet sent is superseded.
-async fn notices<C: ConnectionTrait>(
-    conn: &C,
+fn notices(
     ctx: &Ctx,
     now: DateTime<Utc>,
     d: &deadline::Model,
+    c: &commission::Model,
+    members: &[commission_member::Model],
     book: &AddressBook,
     keep: &mut HashSet<String>,
-) -> AppResult<Vec<reminder::ActiveModel>> {
-    let Some(c) = commission::Entity::find_by_id(d.subject_id)
-        .one(conn)
-        .await?
-    else {
-        return Ok(vec![]);
-    };
-    let status = CommissionStatus::from_db(&c.status);
+) -> Vec<reminder::ActiveModel> {
     let moved = c.sequence > 0
         && matches!(
-            status,
+            CommissionStatus::from_db(&c.status),
             CommissionStatus::Planned | CommissionStatus::Cancelled
         )
         && c.starts_at > now;
     if !moved {
-        return Ok(vec![]);
+        return vec![];
     }
-    let members = commission_member::Entity::find()
-        .filter(commission_member::Column::CommissionId.eq(c.id))
-        .all(conn)
-        .await?;
     let mut out = Vec::new();
     for m in members {
-        let Some(email) = m.email.filter(|e| !e.trim().is_empty()) else {
+        let Some(email) = m.email.clone().filter(|e| !e.trim().is_empty()) else {
             continue;
         };
         let who = Addressee {
             user_id: book.user_by_email(&email),
             email,
-            name: Some(m.name),
+            name: Some(m.name.clone()),
             role: Recipient::Members,
         };
         let key = rules::notice_key(c.id, c.sequence, &who.email);
         keep.insert(key.clone());
         let mut r = row(
             ctx,
-            now,
             ReminderKind::CommissionNotice,
             key,
             d.territory_id,
@@ -332,7 +330,7 @@ async fn notices<C: ConnectionTrait>(
         r.due_on = Set(Some(d.due_on));
         out.push(r);
     }
-    Ok(out)
+    out
 }
 
 /// Who the roles of a batch's deadlines are: facilitators of each territory, the active users

@@ -15,6 +15,7 @@ use super::mailer::Mailer;
 use super::outbox::{self, Outcome};
 use super::{Settings, digest, plan, replan};
 use crate::config::MailConfig;
+use crate::domain::deadlines::DeadlineStatus;
 use crate::domain::reminders::{OfficeHours, ReminderStatus, backoff};
 use crate::error::AppResult;
 use crate::service::Ctx;
@@ -142,7 +143,7 @@ impl Scheduler {
         let txn = self.ctx.db.begin_write().await?;
         replan(
             &txn.txn,
-            Condition::all().add(deadline::Column::Status.eq("OPEN")),
+            Condition::all().add(deadline::Column::Status.eq(DeadlineStatus::Open.as_str())),
         )
         .await?;
         txn.commit().await?;
