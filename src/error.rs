@@ -20,8 +20,22 @@ pub enum AppError {
     Forbidden,
     /// No valid credential; the message says what to do, never whether an account exists.
     Unauthenticated(String),
+    /// A file refused as a whole, with each bad line (up to a limit) and how many there were.
+    FileRefused {
+        errors: Vec<LineError>,
+        total: usize,
+    },
     /// Something broke on our side; the detail is logged, never shown.
     Internal(String),
+}
+
+/// One refused line of an uploaded file: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LineError {
+    /// 1 is the header line.
+    pub line: usize,
+    pub column: String,
+    pub message: String,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -43,6 +57,12 @@ impl AppError {
             AppError::NotFound(what) => format!("{what} introuvable (not found)"),
             AppError::Forbidden => "accès refusé (forbidden)".into(),
             AppError::Unauthenticated(message) => message.clone(),
+            AppError::FileRefused { errors, total } => format!(
+                "fichier refusé, rien n'a été enregistré : {total} erreur(s), dont la première ligne {} colonne « {} » : {} (file refused)",
+                errors.first().map_or(0, |e| e.line),
+                errors.first().map_or("", |e| e.column.as_str()),
+                errors.first().map_or("", |e| e.message.as_str()),
+            ),
             AppError::Internal(_) => "erreur interne (internal error)".into(),
         }
     }
@@ -62,6 +82,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::Forbidden => "FORBIDDEN",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::FileRefused { .. } => "FILE_REFUSED",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -103,6 +124,15 @@ impl ErrorExtensions for AppError {
                     ext.set("limit", b.limit.as_str());
                     ext.set("value", b.value.as_str());
                 }
+            }
+            if let AppError::FileRefused { errors, total } = self {
+                ext.set("field", "file");
+                ext.set("errorCount", *total as u64);
+                let list: Vec<async_graphql::Value> = errors
+                    .iter()
+                    .map(|e| async_graphql::to_value(e).unwrap_or(async_graphql::Value::Null))
+                    .collect();
+                ext.set("errors", async_graphql::Value::List(list));
             }
         })
     }

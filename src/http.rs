@@ -49,6 +49,7 @@ pub fn router(schema: AppSchema, ctx: Ctx, opts: &HttpOptions) -> Router {
         .route("/graphql", graphql)
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/reports/{kind}/{file}", get(report_file))
         .layer(RequestBodyLimitLayer::new(opts.max_body_bytes));
     let origins: Vec<HeaderValue> = opts
         .cors_origins
@@ -109,6 +110,75 @@ fn unauthenticated(e: crate::error::AppError) -> Response {
         "errors": [{"message": e.message(), "extensions": {"code": e.code()}}],
     });
     (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct ReportParams {
+    #[serde(rename = "asAt")]
+    as_at: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    sep: Option<String>,
+    decimal: Option<String>,
+}
+
+/// `GET /reports/{market|operation|chantier|territory}/{id}.{csv|xlsx}`: a report as a file,
+/// with the same bearer authentication and scopes as the API.
+async fn report_file(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path((kind, file)): axum::extract::Path<(String, String)>,
+    axum::extract::Query(params): axum::extract::Query<ReportParams>,
+) -> Response {
+    let Some(secret) = bearer(&headers) else {
+        return unauthenticated(crate::error::AppError::unauthenticated());
+    };
+    let actor = match crate::service::auth::authenticate(&state.ctx, secret).await {
+        Ok(actor) => actor,
+        Err(e) => return unauthenticated(e),
+    };
+    match crate::service::report::download(
+        &state.ctx,
+        &actor,
+        &kind,
+        &file,
+        params.as_at.as_deref(),
+        params.from.as_deref(),
+        params.to.as_deref(),
+        params.sep.as_deref(),
+        params.decimal.as_deref(),
+    )
+    .await
+    {
+        Ok(f) => (
+            [
+                (header::CONTENT_TYPE, f.content_type.to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}\"", f.file_name),
+                ),
+            ],
+            f.bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            let status = match &e {
+                crate::error::AppError::NotFound(_) => StatusCode::NOT_FOUND,
+                crate::error::AppError::Forbidden => StatusCode::FORBIDDEN,
+                crate::error::AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let mut ext = serde_json::json!({"code": e.code()});
+            if let crate::error::AppError::BadInput { field, .. } = &e {
+                ext["field"] = serde_json::json!(field);
+            }
+            if let crate::error::AppError::Internal(detail) = &e {
+                tracing::error!(%detail, "report export");
+            }
+            let body = serde_json::json!({"errors": [{"message": e.message(), "extensions": ext}]});
+            (status, axum::Json(body)).into_response()
+        }
+    }
 }
 
 async fn graphiql() -> Html<String> {

@@ -36,6 +36,7 @@ pub enum Kind {
     Deadline,
     ConventionDocument,
     Reminder,
+    HourImport,
 }
 
 impl Kind {
@@ -67,10 +68,11 @@ impl Kind {
             Kind::Deadline => "Deadline",
             Kind::ConventionDocument => "ConventionDocument",
             Kind::Reminder => "Reminder",
+            Kind::HourImport => "HourImport",
         }
     }
 
-    const ALL: [Kind; 26] = [
+    const ALL: [Kind; 27] = [
         Kind::Territory,
         Kind::Organization,
         Kind::Operation,
@@ -97,6 +99,7 @@ impl Kind {
         Kind::Deadline,
         Kind::ConventionDocument,
         Kind::Reminder,
+        Kind::HourImport,
     ];
 }
 

@@ -23,6 +23,14 @@ pub struct Model {
     pub commercial_derogation: Option<String>,
     pub created_at: DateTimeUtc,
     pub created_by: String,
+    /// Fiche évaluation ACI, free text: "Ingénierie et coordination".
+    pub coordination: Option<String>,
+    /// "Objectifs de l'action".
+    pub objectives: Option<String>,
+    /// "Partenaires économiques".
+    pub economic_partners: Option<String>,
+    /// "Autres renseignements et indications sur les aspects qualitatifs".
+    pub qualitative_notes: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

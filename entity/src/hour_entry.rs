@@ -23,6 +23,8 @@ pub struct Model {
     pub reason: Option<String>,
     pub recorded_at: DateTimeUtc,
     pub recorded_by: Option<String>,
+    /// The imported file this entry came from.
+    pub import_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,6 +22,7 @@ pub mod exit_follow_up;
 pub mod funding_line;
 pub mod hour_entry;
 pub mod hour_entry_review;
+pub mod hour_import;
 pub mod immersion;
 pub mod login_failure;
 pub mod lot;

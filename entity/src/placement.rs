@@ -17,6 +17,8 @@ pub struct Model {
     pub end_date: Option<Date>,
     pub weekly_minutes: i32,
     pub status: String,
+    /// Référence de la mise en situation, quoted in imported statements; see `reference_for`.
+    pub reference: String,
     pub created_at: DateTimeUtc,
     pub chantier_id: Option<Uuid>,
     /// Why a CDDI runs beyond its usual cap (`CddiDerogation`).
@@ -28,3 +30,15 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The reference a company quotes for this placement in its monthly statement ("MS-" and ten
+/// Crockford base-32 characters of the id's random bits: short, readable, no I/L/O/U to misread).
+pub fn reference_for(id: Uuid) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let bits = id.as_u128() & ((1u128 << 50) - 1);
+    let code: String = (0..10)
+        .rev()
+        .map(|i| ALPHABET[((bits >> (i * 5)) & 31) as usize] as char)
+        .collect();
+    format!("MS-{code}")
+}

@@ -8,6 +8,7 @@ mod m20261122_000002_accounts;
 mod m20261122_000003_chantiers;
 mod m20261122_000004_workflow;
 mod m20261122_000005_reminders;
+mod m20261122_000006_reports;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_chantiers::Migration),
             Box::new(m20261122_000004_workflow::Migration),
             Box::new(m20261122_000005_reminders::Migration),
+            Box::new(m20261122_000006_reports::Migration),
         ]
     }
 }

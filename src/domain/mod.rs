@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod params;
 pub mod placement;
 pub mod reminders;
+pub mod report;
 pub mod siret;
 pub mod text;
 pub mod workflow;

@@ -705,6 +705,10 @@ impl ParamSet {
         self.get(key).value.int()
     }
 
+    pub fn flag(&self, key: ParamKey) -> bool {
+        self.int(key) != 0
+    }
+
     pub fn all(&self) -> Vec<&Resolved> {
         ParamKey::ALL.iter().map(|k| &self.values[k]).collect()
     }

@@ -87,6 +87,23 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("QueryRoot", "conventions", Authenticated),
     ("QueryRoot", "commissions", Authenticated),
     ("QueryRoot", "reminders", Authenticated),
+    (
+        "QueryRoot",
+        "marketReport",
+        Roles(&[Admin, Facilitator, Buyer, Company, Siae]),
+    ),
+    (
+        "QueryRoot",
+        "operationReport",
+        Roles(&[Admin, Facilitator, Buyer]),
+    ),
+    (
+        "QueryRoot",
+        "chantierEvaluation",
+        Roles(&[Admin, Facilitator, Buyer, Siae, Funder]),
+    ),
+    ("QueryRoot", "territoryReport", Roles(&[Admin, Facilitator])),
+    ("QueryRoot", "traceEntries", Authenticated),
     ("QueryRoot", "myReminderPreferences", Authenticated),
     ("QueryRoot", "outboxHealth", Roles(&[Admin])),
     (
@@ -186,6 +203,16 @@ pub const RULES: &[(&str, &str, Access)] = &[
         Roles(&[Admin, Facilitator]),
     ),
     ("MutationRoot", "setReminderPreferences", Authenticated),
+    (
+        "MutationRoot",
+        "importHourStatements",
+        Roles(&[Facilitator, Company, Siae]),
+    ),
+    (
+        "MutationRoot",
+        "setChantierEvaluationNotes",
+        Roles(&[Facilitator, Siae]),
+    ),
     (
         "MutationRoot",
         "resendReminder",

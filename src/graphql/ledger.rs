@@ -31,6 +31,10 @@ impl Placement {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Placement, self.0.id)
     }
+    /// The reference a company quotes in its monthly statement (import).
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
     async fn participant(&self, ctx: &Context<'_>) -> Result<Participant> {
         Ok(Participant(
             one::<participant::Entity>(ctx, self.0.participant_id).await?,

@@ -12,6 +12,7 @@ pub mod params;
 pub mod party;
 pub mod path;
 pub mod reminders;
+pub mod report;
 pub mod workflow;
 
 use async_graphql::dataloader::DataLoader;
@@ -33,6 +34,7 @@ pub struct QueryRoot(
     params::ParamsQuery,
     workflow::WorkflowQuery,
     reminders::ReminderQuery,
+    report::ReportQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -47,6 +49,7 @@ pub struct MutationRoot(
     params::ParamsMutation,
     workflow::WorkflowMutation,
     reminders::ReminderMutation,
+    report::ReportMutation,
 );
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

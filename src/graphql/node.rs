@@ -154,7 +154,8 @@ pub async fn load(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             | Kind::Decision
             | Kind::Deadline
             | Kind::ConventionDocument
-            | Kind::Reminder => None,
+            | Kind::Reminder
+            | Kind::HourImport => None,
         })
     }
 }

@@ -199,6 +199,10 @@ pub async fn create(
         commercial_derogation: Set(derogation),
         created_at: Set(ctx.clock.now()),
         created_by: Set(actor.label.clone()),
+        coordination: Set(None),
+        objectives: Set(None),
+        economic_partners: Set(None),
+        qualitative_notes: Set(None),
     }
     .insert(&txn.txn)
     .await?;
@@ -308,6 +312,75 @@ pub async fn add_supervisor(
         row.id,
         Some(c.territory_id),
         None,
+        Some(&audit::json(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The free-text fields of the fiche évaluation ACI; each given field replaces the stored one
+/// (an empty string clears it).
+#[derive(Debug, InputObject)]
+pub struct EvaluationNotesInput {
+    pub chantier_id: ID,
+    /// Ingénierie et coordination.
+    pub coordination: Option<String>,
+    /// Objectifs de l'action.
+    pub objectives: Option<String>,
+    /// Partenaires économiques.
+    pub economic_partners: Option<String>,
+    /// Autres renseignements, aspects qualitatifs.
+    pub qualitative_notes: Option<String>,
+}
+
+pub async fn set_evaluation_notes(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: EvaluationNotesInput,
+) -> AppResult<chantier::Model> {
+    let chantier_id = ids::decode(Kind::Chantier, &input.chantier_id, "chantierId")?;
+    let fields = [
+        ("coordination", &input.coordination),
+        ("objectives", &input.objectives),
+        ("economicPartners", &input.economic_partners),
+        ("qualitativeNotes", &input.qualitative_notes),
+    ];
+    let mut values = Vec::with_capacity(fields.len());
+    for (name, value) in fields {
+        values.push(match value {
+            Some(v) => Some(text::long(name, Some(v))?),
+            None => None,
+        });
+    }
+    let txn = ctx.db.begin_write().await?;
+    let c = load(&txn.txn, actor, chantier_id, true).await?;
+    may_run(actor, &c, true)?;
+    let before = audit::json(&c);
+    let mut am: chantier::ActiveModel = c.clone().into();
+    let [coordination, objectives, economic, notes] = values.try_into().expect("four fields");
+    if let Some(v) = coordination {
+        am.coordination = Set(v);
+    }
+    if let Some(v) = objectives {
+        am.objectives = Set(v);
+    }
+    if let Some(v) = economic {
+        am.economic_partners = Set(v);
+    }
+    if let Some(v) = notes {
+        am.qualitative_notes = Set(v);
+    }
+    let row = am.update(&txn.txn).await?;
+    audit::record(
+        ctx,
+        &txn.txn,
+        actor,
+        "setChantierEvaluationNotes",
+        Kind::Chantier,
+        row.id,
+        Some(row.territory_id),
+        Some(&before),
         Some(&audit::json(&row)),
     )
     .await?;

@@ -276,6 +276,7 @@ async fn insert<C: ConnectionTrait>(
         reason: Set(reason),
         recorded_at: Set(ctx.clock.now()),
         recorded_by: Set(Some(actor.label.clone())),
+        import_id: Set(None),
     }
     .insert(conn)
     .await?)

@@ -19,6 +19,7 @@ pub mod participant;
 pub mod path;
 pub mod placement;
 pub mod reminders;
+pub mod report;
 pub mod scope;
 pub mod stats;
 pub mod territory;

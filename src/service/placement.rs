@@ -364,8 +364,10 @@ pub async fn create(
         },
     )
     .await?;
+    let id = ctx.clock.new_id();
     let row = placement::ActiveModel {
-        id: Set(ctx.clock.new_id()),
+        id: Set(id),
+        reference: Set(placement::reference_for(id)),
         participant_id: Set(participant_id),
         market_id: Set(market_id),
         lot_id: Set(lot_id),

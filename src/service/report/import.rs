@@ -1,0 +1,631 @@
+//! Import of monthly hour statements (CSV, one line per person and month). The whole file is
+//! checked before anything is written; one bad line refuses the file with every error listed;
+//! a good file is recorded in one transaction; a line already in the ledger with the same
+//! hours is skipped, so uploading the same file again records nothing twice.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use entity::{
+    chantier, hour_entry, hour_entry_review, hour_import, market, participant, placement,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::domain::auth::{Actor, Role};
+use crate::domain::ledger::{self as rules, ExistingEntry, Period};
+use crate::domain::{
+    HourKind, HourSource, HourStatus, MarketStatus, PeriodKind, PlacementStatus, hours, text,
+};
+use crate::error::{AppError, AppResult, LineError};
+use crate::ids::Kind;
+use crate::service::{Ctx, audit, scope};
+
+/// Most lines in one file.
+pub const MAX_LINES: usize = 200_000;
+/// Most errors listed (the count says how many there were).
+pub const MAX_ERRORS: usize = 1_000;
+/// Rows per INSERT (under SQLite's limit of bound values).
+const INSERT_CHUNK: usize = 1_000;
+/// Keys per IN (...) list.
+const KEY_CHUNK: usize = 5_000;
+
+/// An accepted file.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub import: hour_import::Model,
+    pub entries: Vec<Uuid>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Reference,
+    Month,
+    Hours,
+    Kind,
+    Name,
+}
+
+fn column_of(header: &str) -> Option<Col> {
+    let key = text::search_key(&[header]).replace([' ', '_', '-', '\''], "");
+    Some(match key.as_str() {
+        "reference" | "ref" | "placement" | "miseensituation" => Col::Reference,
+        "mois" | "month" | "periode" => Col::Month,
+        "heures" | "hours" | "nombredheures" => Col::Hours,
+        "nature" | "kind" | "type" => Col::Kind,
+        "nom" | "name" | "lastname" => Col::Name,
+        _ => return None,
+    })
+}
+
+fn name_of(c: Col) -> &'static str {
+    match c {
+        Col::Reference => "reference",
+        Col::Month => "mois",
+        Col::Hours => "heures",
+        Col::Kind => "nature",
+        Col::Name => "nom",
+    }
+}
+
+fn parse_kind(raw: &str) -> Option<HourKind> {
+    match text::search_key(&[raw]).as_str() {
+        "" | "work" | "travail" => Some(HourKind::Work),
+        "training" | "formation" => Some(HourKind::Training),
+        "immersion" => Some(HourKind::Immersion),
+        _ => None,
+    }
+}
+
+/// `AAAA-MM` or `MM/AAAA`.
+fn parse_month(raw: &str) -> Option<Period> {
+    let raw = raw.trim();
+    let iso = match raw.split_once('/') {
+        Some((m, y)) if m.len() <= 2 && y.len() == 4 => format!("{y}-{m:0>2}"),
+        _ => raw.to_string(),
+    };
+    Period::parse_month("mois", &iso).ok()
+}
+
+/// One line as read.
+struct Line {
+    number: usize,
+    reference: String,
+    period: Period,
+    kind: HourKind,
+    minutes: i64,
+    name: Option<String>,
+}
+
+struct Errors(Vec<LineError>, usize);
+
+impl Errors {
+    fn add(&mut self, line: usize, column: &str, message: impl Into<String>) {
+        self.1 += 1;
+        if self.0.len() < MAX_ERRORS {
+            self.0.push(LineError {
+                line,
+                column: column.into(),
+                message: message.into(),
+            });
+        }
+    }
+}
+
+/// Reads the file; every line is checked, errors are gathered, not stopped at.
+fn read(bytes: &[u8], errors: &mut Errors) -> Vec<Line> {
+    let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let Ok(body) = std::str::from_utf8(body) else {
+        errors.add(
+            0,
+            "fichier",
+            "le fichier n'est pas en UTF-8 (enregistrer en « CSV UTF-8 ») (file is not UTF-8)",
+        );
+        return vec![];
+    };
+    let first = body.lines().next().unwrap_or("");
+    let sep = [b';', b'\t', b',']
+        .into_iter()
+        .max_by_key(|s| first.bytes().filter(|b| b == s).count())
+        .unwrap_or(b';');
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(sep)
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(body.as_bytes());
+    let mut records = reader.records();
+    let Some(Ok(header)) = records.next() else {
+        errors.add(
+            1,
+            "fichier",
+            "fichier vide : il faut une ligne d'en-tête reference;mois;heures (empty file)",
+        );
+        return vec![];
+    };
+    let cols: Vec<Option<Col>> = header.iter().map(column_of).collect();
+    for needed in [Col::Reference, Col::Month, Col::Hours] {
+        if !cols.contains(&Some(needed)) {
+            errors.add(
+                1,
+                name_of(needed),
+                format!(
+                    "colonne « {} » absente de l'en-tête (missing column)",
+                    name_of(needed)
+                ),
+            );
+        }
+    }
+    if errors.1 > 0 {
+        return vec![];
+    }
+    let mut lines = Vec::new();
+    let mut seen: HashMap<(String, NaiveDate, HourKind), usize> = HashMap::new();
+    for (i, record) in records.enumerate() {
+        let number = i + 2;
+        if number > MAX_LINES + 1 {
+            errors.add(
+                number,
+                "fichier",
+                format!("plus de {MAX_LINES} lignes : découper le fichier (too many lines)"),
+            );
+            break;
+        }
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                errors.add(number, "fichier", format!("ligne illisible : {e}"));
+                continue;
+            }
+        };
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let get = |c: Col| {
+            cols.iter()
+                .position(|x| *x == Some(c))
+                .and_then(|i| record.get(i))
+                .map(str::trim)
+                .unwrap_or("")
+        };
+        let reference = get(Col::Reference).to_uppercase();
+        if reference.is_empty() {
+            errors.add(
+                number,
+                "reference",
+                "référence de la mise en situation manquante",
+            );
+        }
+        let period = parse_month(get(Col::Month));
+        if period.is_none() {
+            errors.add(
+                number,
+                "mois",
+                format!(
+                    "« {} » n'est pas un mois AAAA-MM ou MM/AAAA",
+                    get(Col::Month)
+                ),
+            );
+        }
+        let minutes = match hours::parse_hours("heures", get(Col::Hours))
+            .map_err(|e| e.message)
+            .and_then(|m| {
+                rules::check_declared_minutes(m)
+                    .map(|_| m)
+                    .map_err(|e| e.message)
+            }) {
+            Ok(m) => Some(m),
+            Err(message) => {
+                errors.add(number, "heures", message);
+                None
+            }
+        };
+        let kind = parse_kind(get(Col::Kind));
+        if kind.is_none() {
+            errors.add(
+                number,
+                "nature",
+                format!("« {} » : travail, formation ou immersion", get(Col::Kind)),
+            );
+        }
+        if let (Some(period), Some(minutes), Some(kind), false) =
+            (period, minutes, kind, reference.is_empty())
+        {
+            if let Some(first) = seen.insert((reference.clone(), period.start, kind), number) {
+                errors.add(
+                    number,
+                    "reference",
+                    format!("même personne, même mois et même nature qu'à la ligne {first}"),
+                );
+                continue;
+            }
+            let name = Some(get(Col::Name))
+                .filter(|n| !n.is_empty())
+                .map(str::to_string);
+            lines.push(Line {
+                number,
+                reference,
+                period,
+                kind,
+                minutes,
+                name,
+            });
+        }
+    }
+    lines
+}
+
+/// Where a placement works, and the territory's today.
+struct Site {
+    market: Option<market::Model>,
+    today: NaiveDate,
+    territory: Uuid,
+}
+
+pub async fn import(
+    ctx: &Ctx,
+    actor: &Actor,
+    file_name: Option<String>,
+    bytes: &[u8],
+) -> AppResult<Imported> {
+    if !actor.any_of(&[Role::Company, Role::Siae, Role::Facilitator]) {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = Errors(Vec::new(), 0);
+    let lines = read(bytes, &mut errors);
+    if errors.1 > 0 {
+        return Err(refused(errors));
+    }
+    if lines.is_empty() {
+        return Err(AppError::bad_input(
+            "file",
+            "file : aucune ligne d'heures dans le fichier (no lines)",
+        ));
+    }
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    // The placements, locked so that two uploads of one file are checked one after the other.
+    let mut refs: Vec<String> = lines.iter().map(|l| l.reference.clone()).collect();
+    refs.sort();
+    refs.dedup();
+    let mut placements: HashMap<String, placement::Model> = HashMap::new();
+    for chunk in refs.chunks(KEY_CHUNK) {
+        for p in placement::Entity::find()
+            .filter(scope::placements(actor)?)
+            .filter(placement::Column::Reference.is_in(chunk.to_vec()))
+            .lock_exclusive()
+            .all(conn)
+            .await?
+        {
+            placements.insert(p.reference.clone(), p);
+        }
+    }
+    let sites = sites(ctx, conn, placements.values()).await?;
+    let names = if lines.iter().any(|l| l.name.is_some()) {
+        last_names(conn, placements.values()).await?
+    } else {
+        HashMap::new()
+    };
+    let existing = existing(conn, placements.values().map(|p| p.id).collect(), &lines).await?;
+
+    let mut new_rows = Vec::new();
+    let mut unchanged = 0;
+    for line in &lines {
+        let Some(p) = placements.get(&line.reference) else {
+            errors.add(
+                line.number,
+                "reference",
+                format!(
+                    "{} : mise en situation inconnue ou d'une autre structure (unknown reference)",
+                    line.reference
+                ),
+            );
+            continue;
+        };
+        if let (Some(given), Some(known)) = (&line.name, names.get(&p.participant_id))
+            && text::search_key(&[given]) != text::search_key(&[known])
+        {
+            errors.add(
+                line.number,
+                "nom",
+                format!(
+                    "« {given} » n'est pas le nom de la personne de {} (name does not match)",
+                    line.reference
+                ),
+            );
+            continue;
+        }
+        if PlacementStatus::from_db(&p.status) == PlacementStatus::Cancelled {
+            errors.add(
+                line.number,
+                "reference",
+                format!("{} : mise en situation annulée", line.reference),
+            );
+            continue;
+        }
+        let site = &sites[&p.id];
+        if let Some(m) = &site.market {
+            let status = MarketStatus::from_db(&m.status);
+            if !crate::domain::placement::market_accepts_work(status) {
+                errors.add(
+                    line.number,
+                    "reference",
+                    format!(
+                        "le marché {} est {status} ; il ne reçoit plus d'heures",
+                        m.reference
+                    ),
+                );
+                continue;
+            }
+        }
+        let month = existing.get(&p.id).map(Vec::as_slice).unwrap_or(&[]);
+        let in_month: Vec<ExistingEntry> = month
+            .iter()
+            .filter(|(e, _)| e.period_start >= line.period.start && e.period_end <= line.period.end)
+            .map(|(e, s)| ExistingEntry {
+                period: Period {
+                    kind: PeriodKind::from_db(&e.period_kind),
+                    start: e.period_start,
+                    end: e.period_end,
+                },
+                minutes: e.minutes,
+                status: *s,
+            })
+            .collect();
+        let declared = month.iter().find(|(e, s)| {
+            e.corrects_id.is_none()
+                && *s != HourStatus::Rejected
+                && e.period_kind == PeriodKind::Month.as_str()
+                && e.period_start == line.period.start
+                && e.kind == line.kind.as_str()
+        });
+        if let Some((root, _)) = declared {
+            let current: i64 = month
+                .iter()
+                .filter(|(e, s)| {
+                    (e.id == root.id || e.corrects_id == Some(root.id))
+                        && *s != HourStatus::Rejected
+                })
+                .map(|(e, _)| e.minutes)
+                .sum();
+            if current == line.minutes {
+                unchanged += 1;
+            } else {
+                errors.add(
+                    line.number,
+                    "heures",
+                    format!(
+                        "{} h déjà déclarées pour {} ce mois ; demander une correction au facilitateur (already declared)",
+                        hours::format_hours(current),
+                        line.reference
+                    ),
+                );
+            }
+            continue;
+        }
+        if let Err(e) = rules::check_record(
+            line.period,
+            line.minutes,
+            p.start_date,
+            p.end_date,
+            site.today,
+            &in_month,
+        ) {
+            errors.add(
+                line.number,
+                if e.field == "period" {
+                    "mois"
+                } else {
+                    "heures"
+                },
+                e.message,
+            );
+            continue;
+        }
+        new_rows.push((line, p));
+    }
+    if errors.1 > 0 {
+        return Err(refused(errors));
+    }
+
+    let now = ctx.clock.now();
+    let import = hour_import::ActiveModel {
+        id: Set(ctx.clock.new_id()),
+        organization_id: Set(actor.organization_id),
+        file_name: Set(file_name.map(|f| f.chars().take(200).collect())),
+        sha256: Set(Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()),
+        line_count: Set(lines.len() as i32),
+        recorded_count: Set(new_rows.len() as i32),
+        unchanged_count: Set(unchanged),
+        created_at: Set(now),
+        created_by: Set(actor.label.clone()),
+    }
+    .insert(conn)
+    .await?;
+    let mut ids = Vec::with_capacity(new_rows.len());
+    for chunk in new_rows.chunks(INSERT_CHUNK) {
+        let models: Vec<hour_entry::ActiveModel> = chunk
+            .iter()
+            .map(|(line, p)| {
+                let id = ctx.clock.new_id();
+                ids.push(id);
+                hour_entry::ActiveModel {
+                    id: Set(id),
+                    placement_id: Set(p.id),
+                    market_id: Set(p.market_id),
+                    lot_id: Set(p.lot_id),
+                    modality: Set(p.modality.clone()),
+                    period_kind: Set(line.period.kind.as_str().to_string()),
+                    period_start: Set(line.period.start),
+                    period_end: Set(line.period.end),
+                    kind: Set(line.kind.as_str().to_string()),
+                    minutes: Set(line.minutes),
+                    source: Set(HourSource::Import.as_str().to_string()),
+                    corrects_id: Set(None),
+                    reason: Set(None),
+                    recorded_at: Set(now),
+                    recorded_by: Set(Some(actor.label.clone())),
+                    import_id: Set(Some(import.id)),
+                }
+            })
+            .collect();
+        hour_entry::Entity::insert_many(models)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    let territory = sites.values().next().map(|s| s.territory);
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "importHours",
+        Kind::HourImport,
+        import.id,
+        territory,
+        None,
+        Some(&audit::json(&import)),
+    )
+    .await?;
+    let mut markets: Vec<Uuid> = new_rows.iter().filter_map(|(_, p)| p.market_id).collect();
+    markets.sort();
+    markets.dedup();
+    for m in markets {
+        crate::service::deadlines::sync(
+            conn,
+            ctx,
+            crate::service::deadlines::SubjectRef::Market(m),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(Imported {
+        import,
+        entries: ids,
+    })
+}
+
+fn refused(errors: Errors) -> AppError {
+    AppError::FileRefused {
+        errors: errors.0,
+        total: errors.1,
+    }
+}
+
+/// Markets, chantiers and territories' today for the placements, in three queries.
+async fn sites<'a, C: ConnectionTrait>(
+    ctx: &Ctx,
+    conn: &C,
+    placements: impl Iterator<Item = &'a placement::Model>,
+) -> AppResult<HashMap<Uuid, Site>> {
+    let placements: Vec<&placement::Model> = placements.collect();
+    let markets: HashMap<Uuid, market::Model> = market::Entity::find()
+        .filter(
+            market::Column::Id.is_in(
+                placements
+                    .iter()
+                    .filter_map(|p| p.market_id)
+                    .collect::<HashSet<_>>(),
+            ),
+        )
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    let chantiers: HashMap<Uuid, Uuid> = chantier::Entity::find()
+        .filter(
+            chantier::Column::Id.is_in(
+                placements
+                    .iter()
+                    .filter_map(|p| p.chantier_id)
+                    .collect::<HashSet<_>>(),
+            ),
+        )
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.territory_id))
+        .collect();
+    let mut today: HashMap<Uuid, NaiveDate> = HashMap::new();
+    let mut out = HashMap::new();
+    for p in placements {
+        let market = p.market_id.and_then(|m| markets.get(&m).cloned());
+        let territory = market
+            .as_ref()
+            .map(|m| m.territory_id)
+            .or_else(|| p.chantier_id.and_then(|c| chantiers.get(&c).copied()));
+        let Some(territory) = territory else {
+            return Err(AppError::Internal(format!(
+                "placement {} has no site",
+                p.id
+            )));
+        };
+        if !today.contains_key(&territory) {
+            today.insert(
+                territory,
+                crate::service::territory::today(ctx, conn, territory).await?,
+            );
+        }
+        out.insert(
+            p.id,
+            Site {
+                market,
+                today: today[&territory],
+                territory,
+            },
+        );
+    }
+    Ok(out)
+}
+
+async fn last_names<'a, C: ConnectionTrait>(
+    conn: &C,
+    placements: impl Iterator<Item = &'a placement::Model>,
+) -> AppResult<HashMap<Uuid, String>> {
+    let ids: HashSet<Uuid> = placements.map(|p| p.participant_id).collect();
+    let mut out = HashMap::new();
+    for chunk in ids.into_iter().collect::<Vec<_>>().chunks(KEY_CHUNK) {
+        for p in participant::Entity::find()
+            .filter(participant::Column::Id.is_in(chunk.to_vec()))
+            .all(conn)
+            .await?
+        {
+            out.insert(p.id, p.last_name);
+        }
+    }
+    Ok(out)
+}
+
+/// Entries of the placements over the months of the file, with their status.
+async fn existing<C: ConnectionTrait>(
+    conn: &C,
+    placements: Vec<Uuid>,
+    lines: &[Line],
+) -> AppResult<HashMap<Uuid, Vec<(hour_entry::Model, HourStatus)>>> {
+    let (Some(first), Some(last)) = (
+        lines.iter().map(|l| l.period.start).min(),
+        lines.iter().map(|l| l.period.end).max(),
+    ) else {
+        return Ok(HashMap::new());
+    };
+    let mut out: HashMap<Uuid, Vec<(hour_entry::Model, HourStatus)>> = HashMap::new();
+    for chunk in placements.chunks(KEY_CHUNK) {
+        let rows = hour_entry::Entity::find()
+            .find_also_related(hour_entry_review::Entity)
+            .filter(hour_entry::Column::PlacementId.is_in(chunk.to_vec()))
+            .filter(hour_entry::Column::PeriodStart.gte(first))
+            .filter(hour_entry::Column::PeriodEnd.lte(last))
+            .all(conn)
+            .await?;
+        for (e, r) in rows {
+            let s = crate::service::ledger::status_of(r.as_ref());
+            out.entry(e.placement_id).or_default().push((e, s));
+        }
+    }
+    Ok(out)
+}
