@@ -113,6 +113,37 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             json!({"id": w.market}),
         ),
         "me" => (q("{ me { email } }"), json!({})),
+        "marketReport" => (
+            q("query($id: ID!) { marketReport(marketId: $id) { asAt } }"),
+            json!({"id": w.market}),
+        ),
+        "operationReport" => (
+            q("query($id: ID!) { operationReport(operationId: $id) { asAt } }"),
+            json!({"id": ghost(passerelle::ids::Kind::Operation)}),
+        ),
+        "chantierEvaluation" => (
+            q("query($id: ID!) { chantierEvaluation(chantierId: $id) { asAt } }"),
+            json!({"id": ghost(passerelle::ids::Kind::Chantier)}),
+        ),
+        "territoryReport" => (
+            q("query($id: ID!) { territoryReport(territoryId: $id) { asAt } }"),
+            json!({"id": t}),
+        ),
+        "traceEntries" => (
+            q("query($t: String!) { traceEntries(trace: $t) { edges { cursor } } }"),
+            json!({"t": "x"}),
+        ),
+        // No file attached: the call passes the access check, then finds no upload.
+        "importHourStatements" => (
+            q("mutation($f: Upload!) { importHourStatements(file: $f) { id } }"),
+            json!({"f": "0"}),
+        ),
+        "setChantierEvaluationNotes" => (
+            q(
+                "mutation($i: EvaluationNotesInput!) { setChantierEvaluationNotes(input: $i) { id } }",
+            ),
+            json!({"i": {"chantierId": ghost(passerelle::ids::Kind::Chantier)}}),
+        ),
         "territories" | "organizations" | "operations" | "markets" | "participants"
         | "placements" | "hourEntries" | "auditEvents" => {
             (format!("{{ {op} {{ edges {{ cursor }} }} }}"), json!({}))

@@ -274,15 +274,17 @@ pub async fn import(
         return Err(AppError::Forbidden);
     }
     let mut errors = Errors(Vec::new(), 0);
+    // Lines that read well go on to the ledger's checks, so every error is listed at once.
     let lines = read(bytes, &mut errors);
-    if errors.1 > 0 {
-        return Err(refused(errors));
-    }
     if lines.is_empty() {
-        return Err(AppError::bad_input(
-            "file",
-            "file : aucune ligne d'heures dans le fichier (no lines)",
-        ));
+        return Err(if errors.1 > 0 {
+            refused(errors)
+        } else {
+            AppError::bad_input(
+                "file",
+                "file : aucune ligne d'heures dans le fichier (no lines)",
+            )
+        });
     }
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
