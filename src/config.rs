@@ -195,6 +195,12 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Benchmark the operation report and the hours import on a generated operation, each
+    /// next to raw SQL on the same data (see BENCHMARKS.md).
+    BenchReports {
+        #[command(flatten)]
+        scale: crate::bench::Scale,
+    },
     /// Serve on a fresh database filled with a realistic sample (La Réunion and Mayotte).
     Demo {
         /// SQLite file of the demo, deleted and recreated at each start.

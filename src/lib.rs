@@ -1,6 +1,7 @@
 //! Passerelle: the workflow engine behind the facilitators of insertion clauses.
 //! Data flows resolver (`graphql`) → service (`service`) → rules (`domain`) → `entity`.
 
+pub mod bench;
 pub mod clock;
 pub mod config;
 pub mod db;

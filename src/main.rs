@@ -78,6 +78,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 scheduler.run(http::shutdown_signal()).await;
             }
         }
+        Command::BenchReports { scale } => {
+            let ctx = passerelle::start(&config, None).await?;
+            println!("{}", passerelle::bench::run(&ctx, scale).await?);
+        }
         Command::Demo { file } => {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
