@@ -567,17 +567,19 @@ async fn sites<'a, C: ConnectionTrait>(
                 p.id
             )));
         };
-        if !today.contains_key(&territory) {
-            today.insert(
-                territory,
-                crate::service::territory::today(ctx, conn, territory).await?,
-            );
-        }
+        let day = match today.get(&territory) {
+            Some(d) => *d,
+            None => {
+                let d = crate::service::territory::today(ctx, conn, territory).await?;
+                today.insert(territory, d);
+                d
+            }
+        };
         out.insert(
             p.id,
             Site {
                 market,
-                today: today[&territory],
+                today: day,
                 territory,
             },
         );
