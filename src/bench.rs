@@ -293,17 +293,18 @@ pub async fn run(ctx: &Ctx, scale: Scale) -> Result<String, String> {
                 });
             }
             count += 1;
+            // Entries first: a review refers to its entry.
             if entries.len() == CHUNK {
                 hour_entry::Entity::insert_many(std::mem::take(&mut entries))
                     .exec_without_returning(conn)
                     .await
                     .map_err(db)?;
-            }
-            if reviews.len() == CHUNK {
-                hour_entry_review::Entity::insert_many(std::mem::take(&mut reviews))
-                    .exec_without_returning(conn)
-                    .await
-                    .map_err(db)?;
+                if !reviews.is_empty() {
+                    hour_entry_review::Entity::insert_many(std::mem::take(&mut reviews))
+                        .exec_without_returning(conn)
+                        .await
+                        .map_err(db)?;
+                }
             }
         }
     }
