@@ -19,7 +19,6 @@ use crate::domain::auth::Actor;
 use crate::domain::params::ParamKey;
 use crate::domain::{
     ChantierKind, ChantierStatus, FunderCategory, FundingPurpose, FundingStatus, HourKind,
-    PlacementStatus,
 };
 use crate::error::AppResult;
 use crate::ids::{self, Kind};
@@ -197,7 +196,6 @@ pub async fn build<C: ConnectionTrait>(
         .await?;
     let weekly: Vec<i64> = placement::Entity::find()
         .filter(slice::live_placements(subject, &w))
-        .filter(placement::Column::Status.ne(PlacementStatus::Cancelled.as_str()))
         .all(conn)
         .await?
         .iter()
@@ -313,7 +311,12 @@ pub async fn build<C: ConnectionTrait>(
         funding,
         total_cost_cents: total_cost,
         cost_per_person_cents: (headcount > 0).then(|| total_cost / headcount),
-        exits: figures::exit_figures(&exits, params.int(ParamKey::DynamicExitTarget), &base),
+        exits: figures::exit_figures(
+            &exits,
+            params.int(ParamKey::DynamicExitTarget),
+            &base,
+            &Facets::default(),
+        ),
         qualitative_notes: c.qualitative_notes.clone(),
         export: ExportLinks::new("chantier", &id, &w),
         id,

@@ -96,7 +96,8 @@ fn csv_cell(c: &Cell, n: NumberStyle) -> String {
         Cell::Int(i) => i.to_string(),
         Cell::Hours(m) => n.hours(*m),
         Cell::Percent(bp) => bp.map(|b| n.percent(b)).unwrap_or_default(),
-        Cell::Euros(c) | Cell::Hundredths(c) => n.euros(*c),
+        Cell::Euros(c) => n.euros(*c),
+        Cell::Hundredths(h) => n.fixed(*h, 100, 2),
         Cell::Date(d) => d
             .map(|d| d.format("%d/%m/%Y").to_string())
             .unwrap_or_default(),

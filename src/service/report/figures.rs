@@ -225,7 +225,13 @@ pub struct ExitLine {
     pub trace: String,
 }
 
-pub fn exit_figures(outcomes: &[(ExitOutcome, i64)], target_bp: i64, base: &Trace) -> ExitFigures {
+/// `facets` narrows the lines' traces (a chantier of a territory report, say).
+pub fn exit_figures(
+    outcomes: &[(ExitOutcome, i64)],
+    target_bp: i64,
+    base: &Trace,
+    facets: &Facets,
+) -> ExitFigures {
     let mut counts = ExitCounts::default();
     for (o, n) in outcomes {
         for _ in 0..*n {
@@ -243,7 +249,7 @@ pub fn exit_figures(outcomes: &[(ExitOutcome, i64)], target_bp: i64, base: &Trac
         let mut trace = base.clone();
         trace.facets = Facets {
             exit: Some(category.as_str().into()),
-            ..Default::default()
+            ..facets.clone()
         };
         ExitLine {
             category,

@@ -121,6 +121,29 @@ pub fn market_line(
     }
 }
 
+/// Lines of `markets`, their buyers' names read in one query.
+pub async fn market_lines<C: ConnectionTrait>(
+    conn: &C,
+    markets: &[&market::Model],
+    rows: &[HourRow],
+    params: &ParamSet,
+    base: &Trace,
+) -> AppResult<Vec<MarketLine>> {
+    let buyers = names(conn, markets.iter().map(|m| m.buyer_id)).await?;
+    Ok(markets
+        .iter()
+        .map(|m| {
+            market_line(
+                m,
+                buyers.get(&m.buyer_id).map_or("", |s| s),
+                rows,
+                params,
+                base,
+            )
+        })
+        .collect())
+}
+
 /// Names of organizations by id, in one query.
 pub async fn names<C: ConnectionTrait>(
     conn: &C,

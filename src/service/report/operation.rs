@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use super::figures::{
     self, ContractLine, Etp, ExitFigures, HourFigures, ModalityHours, PeopleLine,
 };
-use super::market::{MarketLine, market_line, names};
+use super::market::{MarketLine, market_lines};
 use super::slice::{self, Facets, HourRow, Subject, Trace, Window};
 use super::{Dates, ExportLinks};
 use crate::domain::auth::Actor;
@@ -154,19 +154,14 @@ pub async fn build<C: ConnectionTrait>(
         .order_by_asc(market::Column::Reference)
         .all(conn)
         .await?;
-    let buyers = names(conn, markets.iter().map(|m| m.buyer_id)).await?;
-    let lines = markets
-        .iter()
-        .map(|m| {
-            market_line(
-                m,
-                buyers.get(&m.buyer_id).map_or("", |s| s),
-                &rows,
-                &params,
-                &base,
-            )
-        })
-        .collect();
+    let lines = market_lines(
+        conn,
+        &markets.iter().collect::<Vec<_>>(),
+        &rows,
+        &params,
+        &base,
+    )
+    .await?;
     let commitments = vec![
         commitment(
             AnruCategory::WorksEngineering,
@@ -213,7 +208,12 @@ pub async fn build<C: ConnectionTrait>(
         qpv_hires: contracts.iter().map(|(_, _, q)| q).sum(),
         contracts: figures::contract_lines(&contracts, &base),
         people: figures::people_lines(&people, &base),
-        exits: figures::exit_figures(&exits, params.int(ParamKey::DynamicExitTarget), &base),
+        exits: figures::exit_figures(
+            &exits,
+            params.int(ParamKey::DynamicExitTarget),
+            &base,
+            &Facets::default(),
+        ),
         etp: figures::etp(hours.counted.minutes, params.int(ParamKey::EtpHours)),
         hours,
         export: ExportLinks::new("operation", &id, &w),

@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use super::figures::{
     self, ContractLine, Etp, ExitFigures, HourFigures, ModalityHours, PeopleLine,
 };
-use super::market::{MarketLine, market_line, names};
+use super::market::{MarketLine, market_lines};
 use super::operation::{Commitment, commitment};
 use super::slice::{self, Facets, Subject, Trace, Window};
 use super::{Dates, ExportLinks};
@@ -65,7 +65,6 @@ pub async fn report(ctx: &Ctx, actor: &Actor, id: &ID, dates: Dates) -> AppResul
         return Err(AppError::NotFound("territoire".into()));
     }
     let t = get::<territory::Entity, _>(conn, t_id, "territoire").await?;
-    // The annual review by default: the calendar year of the report's date.
     let w = super::window(ctx, conn, t.id, dates).await?;
     build(conn, &t, w).await
 }
@@ -84,7 +83,8 @@ pub async fn build<C: ConnectionTrait>(
         window: w,
         facets: Facets::default(),
     };
-    let rows = slice::hours(conn, subject, &w).await?;
+    // One scan of the ledger, grouped by chantier too: market and operation figures sum across it.
+    let rows = slice::hours_by_chantier(conn, subject, &w).await?;
     let markets = market::Entity::find()
         .filter(market::Column::TerritoryId.eq(t.id))
         .order_by_asc(market::Column::Reference)
@@ -100,9 +100,8 @@ pub async fn build<C: ConnectionTrait>(
         .order_by_asc(chantier::Column::Title)
         .all(conn)
         .await?;
-    let buyers = names(conn, markets.iter().map(|m| m.buyer_id)).await?;
     // Only markets the period touches: running in it, or with hours in it.
-    let lines: Vec<MarketLine> = markets
+    let touched: Vec<&market::Model> = markets
         .iter()
         .filter(|m| {
             rows.iter().any(|r| r.market == Some(m.id))
@@ -110,16 +109,8 @@ pub async fn build<C: ConnectionTrait>(
                     && w.to.is_none_or(|to| m.start_date <= to)
                     && m.start_date <= w.as_at)
         })
-        .map(|m| {
-            market_line(
-                m,
-                buyers.get(&m.buyer_id).map_or("", |s| s),
-                &rows,
-                &params,
-                &base,
-            )
-        })
         .collect();
+    let lines: Vec<MarketLine> = market_lines(conn, &touched, &rows, &params, &base).await?;
     let operations = operations
         .iter()
         .map(|op| {
@@ -166,7 +157,6 @@ pub async fn build<C: ConnectionTrait>(
         })
         .collect();
     let exits = slice::exits(conn, subject, &w).await?;
-    let chantier_rows = slice::hours_by_chantier(conn, subject, &w).await?;
     let chantiers = chantiers
         .iter()
         .map(|c| {
@@ -179,18 +169,13 @@ pub async fn build<C: ConnectionTrait>(
                 chantier: Some(c.id),
                 ..Default::default()
             };
-            let mut exits = figures::exit_figures(&of, target, &base);
-            for line in &mut exits.lines {
-                let mut t = Trace::parse("trace", &line.trace).expect("own token");
-                t.facets.chantier = Some(c.id);
-                line.trace = t.token();
-            }
+            let exits = figures::exit_figures(&of, target, &base, &scope);
             ChantierLine {
                 id: ids::encode(Kind::Chantier, c.id),
                 title: c.title.clone(),
                 status: ChantierStatus::from_db(&c.status),
                 hours: figures::hour_figures(
-                    &chantier_rows,
+                    &rows,
                     |r| r.chantier == Some(c.id),
                     training,
                     &base,
@@ -221,7 +206,7 @@ pub async fn build<C: ConnectionTrait>(
         qpv_hires: contracts.iter().map(|(_, _, q)| q).sum(),
         contracts: figures::contract_lines(&contracts, &base),
         people: figures::people_lines(&people, &base),
-        exits: figures::exit_figures(&all_exits, target, &base),
+        exits: figures::exit_figures(&all_exits, target, &base, &Facets::default()),
         etp: figures::etp(hours.counted.minutes, params.int(ParamKey::EtpHours)),
         hours,
         export: ExportLinks::new("territory", &id, &w),
