@@ -59,6 +59,26 @@ impl Clock for SystemClock {
     }
 }
 
+/// Real time shifted to start at a chosen instant (`CLOCK_START`): rehearsals, benchmarks and
+/// multi-process tests run "on a Monday at 9" whatever the day, with time still passing.
+pub struct ShiftedClock {
+    offset: Duration,
+}
+
+impl ShiftedClock {
+    pub fn starting_at(at: DateTime<Utc>) -> Self {
+        Self {
+            offset: at - Utc::now(),
+        }
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.offset
+    }
+}
+
 /// A clock that tests move by hand.
 pub struct ManualClock(Mutex<DateTime<Utc>>);
 
@@ -92,6 +112,16 @@ mod tests {
         let ids: Vec<uuid::Uuid> = (0..1000).map(|_| clock.new_id()).collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert!(ids.iter().all(|id| id.get_version_num() == 7));
+    }
+
+    #[test]
+    fn shifted_clock_starts_at_its_instant_and_runs() {
+        let at: DateTime<Utc> = "2026-11-23T08:00:00Z".parse().unwrap();
+        let clock = ShiftedClock::starting_at(at);
+        let first = clock.now();
+        assert!(first >= at && first - at < Duration::seconds(5));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(clock.now() > first);
     }
 
     #[test]

@@ -57,6 +57,10 @@ pub struct Config {
         global = true
     )]
     pub shutdown_grace_seconds: u64,
+    /// Start the clock at this instant (RFC 3339), then let it run: for rehearsals, benchmarks
+    /// and tests of several processes. Unset in production: the system clock.
+    #[arg(long, env = "CLOCK_START", global = true)]
+    pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
     #[command(flatten)]
     pub mail: MailConfig,
 }
@@ -200,6 +204,18 @@ pub enum Command {
     BenchReports {
         #[command(flatten)]
         scale: crate::bench::Scale,
+    },
+    /// Benchmark a generated database (`passerelle generate` first) against `passerelle serve`
+    /// processes over HTTP, each figure next to raw SQL on the same data (see BENCHMARKS.md).
+    Bench {
+        #[command(flatten)]
+        args: crate::bench::load::BenchArgs,
+    },
+    /// Fill the database with realistic generated data: `--scale 1` is one territory for one
+    /// year, `--scale 100` national scale (a hundred départements) for ten years.
+    Generate {
+        #[command(flatten)]
+        args: crate::bench::generate::GenerateArgs,
     },
     /// Serve on a fresh database filled with a realistic sample (La Réunion and Mayotte).
     Demo {

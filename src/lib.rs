@@ -14,7 +14,7 @@ pub mod service;
 
 use std::sync::Arc;
 
-use clock::{SharedClock, SystemClock};
+use clock::{SharedClock, ShiftedClock, SystemClock};
 use config::Config;
 use db::Db;
 use service::Ctx;
@@ -25,7 +25,10 @@ pub async fn start(config: &Config, clock: Option<SharedClock>) -> Result<Ctx, s
     db.migrate().await?;
     Ok(Ctx {
         db,
-        clock: clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        clock: clock.unwrap_or_else(|| match config.clock_start {
+            Some(at) => Arc::new(ShiftedClock::starting_at(at)),
+            None => Arc::new(SystemClock),
+        }),
     })
 }
 

@@ -82,6 +82,24 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             let ctx = passerelle::start(&config, None).await?;
             println!("{}", passerelle::bench::run(&ctx, scale).await?);
         }
+        Command::Bench { args } => {
+            let ctx = passerelle::start(&config, None).await?;
+            passerelle::bench::load::run(&config, &ctx, &args).await?;
+        }
+        Command::Generate { args } => {
+            let ctx = passerelle::start(&config, None).await?;
+            let (counts, took) = passerelle::bench::generate::run(&ctx, &args).await?;
+            println!(
+                "generated in {:.1} s: {counts}\nfacilitator accounts: {} (password {})",
+                took.as_secs_f64(),
+                counts
+                    .codes
+                    .first()
+                    .map(|c| passerelle::bench::generate::facilitator_email(c))
+                    .unwrap_or_default(),
+                passerelle::bench::generate::BENCH_PASSWORD
+            );
+        }
         Command::Demo { file } => {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));

@@ -9,6 +9,7 @@ use entity::{hour_entry, hour_entry_review, lot, market, participant, placement}
 use sea_orm::{ConnectionTrait, EntityTrait, Set, Statement};
 use uuid::Uuid;
 
+use super::{CHUNK, median_of as time, ms};
 use crate::domain::auth::Actor;
 use crate::domain::{
     HourKind, HourSource, HourStatus, Modality, OperationKind, OrganizationKind, PeriodKind,
@@ -36,36 +37,10 @@ pub struct Scale {
     pub runs: usize,
 }
 
-const CHUNK: usize = 1_000;
 const FIRST_MONTH: (i32, u32) = (2021, 1);
 
 fn month(i: usize) -> NaiveDate {
     NaiveDate::from_ymd_opt(FIRST_MONTH.0, FIRST_MONTH.1, 1).unwrap() + Months::new(i as u32)
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// The median time of `runs` calls, and what the last one answered.
-async fn time<F, Fut, T>(runs: usize, mut f: F) -> Result<(Duration, T), String>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, String>>,
-{
-    let mut out = Vec::with_capacity(runs);
-    let mut last = None;
-    for _ in 0..runs.max(1) {
-        let start = Instant::now();
-        last = Some(f().await?);
-        out.push(start.elapsed());
-    }
-    Ok((median(out), last.expect("at least one run")))
 }
 
 pub async fn run(ctx: &Ctx, scale: Scale) -> Result<String, String> {
@@ -334,42 +309,8 @@ pub async fn run(ctx: &Ctx, scale: Scale) -> Result<String, String> {
         Ok(r.hours.validated.minutes)
     })
     .await?;
-    let backend = ctx.db.backend();
-    let p = |n: usize| {
-        if backend == sea_orm::DatabaseBackend::Postgres {
-            format!("${n}")
-        } else {
-            "?".into()
-        }
-    };
-    let raw_sql = format!(
-        "SELECT e.market_id, e.lot_id, e.modality, e.kind, \
-         CASE WHEN r.decided_at < {c1} THEN r.decision ELSE 'DECLARED' END AS st, \
-         CAST(SUM(e.minutes) AS BIGINT), CAST(COUNT(*) AS BIGINT) \
-         FROM hour_entry e LEFT JOIN hour_entry_review r ON r.hour_entry_id = e.id \
-         WHERE e.market_id IN (SELECT id FROM market WHERE operation_id = {c2}) AND e.recorded_at < {c3} \
-         GROUP BY e.market_id, e.lot_id, e.modality, e.kind, st",
-        c1 = p(1),
-        c2 = p(2),
-        c3 = p(3)
-    );
     let (raw, raw_validated) = time(scale.runs, || async {
-        let rows = conn
-            .query_all_raw(Statement::from_sql_and_values(
-                backend,
-                &raw_sql,
-                [w.cutoff.into(), op.id.into(), w.cutoff.into()],
-            ))
-            .await
-            .map_err(db)?;
-        Ok(rows
-            .iter()
-            .filter(|r| {
-                r.try_get_by_index::<String>(4)
-                    .is_ok_and(|s| s == "VALIDATED")
-            })
-            .map(|r| r.try_get_by_index::<i64>(5).unwrap_or(0))
-            .sum::<i64>())
+        raw_operation_validated(ctx, op.id, w.cutoff).await
     })
     .await?;
     if raw_validated != validated {
@@ -399,72 +340,9 @@ pub async fn run(ctx: &Ctx, scale: Scale) -> Result<String, String> {
             done.entries.len()
         ));
     }
-    // Raw SQL: the same rows straight into a scratch table of the ledger's shape, one transaction.
-    conn.execute_unprepared("DROP TABLE IF EXISTS bench_import")
-        .await
-        .map_err(db)?;
-    conn.execute_unprepared(
-        "CREATE TABLE bench_import (id VARCHAR(36) PRIMARY KEY, placement_id VARCHAR(36), period_start DATE, minutes BIGINT, recorded_at VARCHAR(40))",
-    )
-    .await
-    .map_err(db)?;
-    let start = Instant::now();
-    let txn = ctx.db.begin_write().await.map_err(db)?;
-    let rows: Vec<(String, String, String, i64)> = csv
-        .lines()
-        .skip(1)
-        .zip(
-            refs.iter()
-                .flat_map(|r| std::iter::repeat_n(r.0, scale.import_months)),
-        )
-        .map(|(line, pl)| {
-            let mut f = line.split(';');
-            let _ = f.next();
-            let m = f.next().unwrap_or_default();
-            (
-                Uuid::now_v7().to_string(),
-                pl.to_string(),
-                format!("{m}-01"),
-                7230,
-            )
-        })
-        .collect();
-    for chunk in rows.chunks(CHUNK) {
-        let mut sql = String::from("INSERT INTO bench_import VALUES ");
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 5);
-        for (i, (id, pl, start, minutes)) in chunk.iter().enumerate() {
-            let n = i * 5;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "({},{},{},{},{})",
-                p(n + 1),
-                p(n + 2),
-                p(n + 3),
-                p(n + 4),
-                p(n + 5)
-            ));
-            values.extend([
-                id.clone().into(),
-                pl.clone().into(),
-                NaiveDate::parse_from_str(start, "%Y-%m-%d")
-                    .map_err(|e| e.to_string())?
-                    .into(),
-                (*minutes).into(),
-                now.to_rfc3339().into(),
-            ]);
-        }
-        txn.txn
-            .execute_raw(Statement::from_sql_and_values(backend, &sql, values))
-            .await
-            .map_err(db)?;
-    }
-    txn.commit().await.map_err(db)?;
-    let raw_import = start.elapsed();
-    conn.execute_unprepared("DROP TABLE bench_import")
-        .await
-        .map_err(db)?;
+    // Raw SQL: as many rows straight into a scratch table of the ledger's shape, one transaction.
+    let raw_import = raw_insert_rows(ctx, lines).await?;
+    let backend = ctx.db.backend();
 
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
     Ok(format!(
@@ -484,4 +362,107 @@ pub async fn run(ctx: &Ctx, scale: Scale) -> Result<String, String> {
         raw_import = ms(raw_import),
         r2 = ratio(import, raw_import),
     ))
+}
+
+fn ph(backend: sea_orm::DatabaseBackend, n: usize) -> String {
+    if backend == sea_orm::DatabaseBackend::Postgres {
+        format!("${n}")
+    } else {
+        "?".into()
+    }
+}
+
+/// Validated minutes of an operation as at `cutoff`, in one grouped raw statement (the
+/// baseline of the operation report; same grouping as the report's own query).
+pub async fn raw_operation_validated(
+    ctx: &Ctx,
+    operation: Uuid,
+    cutoff: chrono::DateTime<Utc>,
+) -> Result<i64, String> {
+    let backend = ctx.db.backend();
+    let raw_sql = format!(
+        "SELECT e.market_id, e.lot_id, e.modality, e.kind, \
+         CASE WHEN r.decided_at < {c1} THEN r.decision ELSE 'DECLARED' END AS st, \
+         CAST(SUM(e.minutes) AS BIGINT), CAST(COUNT(*) AS BIGINT) \
+         FROM hour_entry e LEFT JOIN hour_entry_review r ON r.hour_entry_id = e.id \
+         WHERE e.market_id IN (SELECT id FROM market WHERE operation_id = {c2}) AND e.recorded_at < {c3} \
+         GROUP BY e.market_id, e.lot_id, e.modality, e.kind, st",
+        c1 = ph(backend, 1),
+        c2 = ph(backend, 2),
+        c3 = ph(backend, 3)
+    );
+    let rows = ctx
+        .db
+        .conn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            &raw_sql,
+            [cutoff.into(), operation.into(), cutoff.into()],
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(rows
+        .iter()
+        .filter(|r| {
+            r.try_get_by_index::<String>(4)
+                .is_ok_and(|s| s == "VALIDATED")
+        })
+        .map(|r| r.try_get_by_index::<i64>(5).unwrap_or(0))
+        .sum::<i64>())
+}
+
+/// Time to insert `n` rows of the ledger's shape into a scratch table with multi-row
+/// `INSERT`s in one transaction, without any check: the baseline of bulk writes.
+pub async fn raw_insert_rows(ctx: &Ctx, n: usize) -> Result<Duration, String> {
+    let db = |e: sea_orm::DbErr| e.to_string();
+    let (conn, backend) = (&ctx.db.conn, ctx.db.backend());
+    conn.execute_unprepared("DROP TABLE IF EXISTS bench_import")
+        .await
+        .map_err(db)?;
+    conn.execute_unprepared(
+        "CREATE TABLE bench_import (id VARCHAR(36) PRIMARY KEY, placement_id VARCHAR(36), period_start DATE, minutes BIGINT, recorded_at VARCHAR(40))",
+    )
+    .await
+    .map_err(db)?;
+    let now = Utc::now();
+    let rows: Vec<(String, String)> = (0..n)
+        .map(|_| (Uuid::now_v7().to_string(), Uuid::now_v7().to_string()))
+        .collect();
+    let start = Instant::now();
+    let txn = ctx.db.begin_write().await.map_err(db)?;
+    for chunk in rows.chunks(CHUNK) {
+        let mut sql = String::from("INSERT INTO bench_import VALUES ");
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 5);
+        for (i, (id, pl)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            let n = i * 5;
+            sql.push_str(&format!(
+                "({},{},{},{},{})",
+                ph(backend, n + 1),
+                ph(backend, n + 2),
+                ph(backend, n + 3),
+                ph(backend, n + 4),
+                ph(backend, n + 5)
+            ));
+            values.extend([
+                id.clone().into(),
+                pl.clone().into(),
+                now.date_naive().into(),
+                7230i64.into(),
+                now.to_rfc3339().into(),
+            ]);
+        }
+        txn.txn
+            .execute_raw(Statement::from_sql_and_values(backend, &sql, values))
+            .await
+            .map_err(db)?;
+    }
+    txn.commit().await.map_err(db)?;
+    let took = start.elapsed();
+    conn.execute_unprepared("DROP TABLE bench_import")
+        .await
+        .map_err(db)?;
+    Ok(took)
 }
