@@ -380,8 +380,15 @@ async fn statements_per_page(
         .map_err(|e| e.to_string())?;
     let counter = Arc::new(AtomicUsize::new(0));
     let c = counter.clone();
-    db.conn.set_metric_callback(move |_| {
+    let show = std::env::var_os("BENCH_SHOW_SQL").is_some();
+    db.conn.set_metric_callback(move |info| {
         c.fetch_add(1, Ordering::SeqCst);
+        if show {
+            eprintln!(
+                "SQL: {}",
+                info.statement.sql.chars().take(160).collect::<String>()
+            );
+        }
     });
     let counted = Ctx {
         db,

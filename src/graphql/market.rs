@@ -338,7 +338,9 @@ const TOTAL_FIELDS: [&str; 5] = [
 /// Loads, in one batch each, what the query asks of a page of markets (and of their lots),
 /// into the request's loader cache: the count of queries then does not depend on timing.
 async fn prefetch(ctx: &Context<'_>, markets: &[market::Model]) -> Result<()> {
-    let node = ctx.look_ahead().field("edges").field("node");
+    // A page's markets are asked for as `edges { node }` or as `nodes`: either way, prefetch.
+    let look = ctx.look_ahead();
+    let node = Asked([look.field("edges").field("node"), look.field("nodes")]);
     let l = loader(ctx);
     if node.field("buyer").exists() {
         l.load_many(
@@ -382,6 +384,19 @@ async fn prefetch(ctx: &Context<'_>, markets: &[market::Model]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The same selection reached by two paths (`edges { node }` and `nodes`).
+struct Asked<'a>([async_graphql::Lookahead<'a>; 2]);
+
+impl<'a> Asked<'a> {
+    fn field(&self, name: &str) -> Asked<'a> {
+        Asked([self.0[0].field(name), self.0[1].field(name)])
+    }
+
+    fn exists(&self) -> bool {
+        self.0.iter().any(|l| l.exists())
+    }
 }
 
 #[derive(Default)]
