@@ -2,7 +2,7 @@
 //! national scale for ten years (S = 100: a hundred départements).
 //!
 //! Sizes follow DOMAIN.md section 10 divided among 100 départements: per territory and year
-//! about 600 markets (≈ 430 h each), 36 buyers, 770 placements and 250 000 hours. Rows are
+//! about 600 markets, 36 buyers, 1 000 placements and 250 000 hours. Rows are
 //! written straight into the tables in multi-row inserts (the services would check every rule
 //! millions of times); deadlines are then derived by the engine itself (`deadlines::sync`) for
 //! every object still live, so they are exactly what Passerelle would have made.
@@ -521,7 +521,7 @@ impl Gen {
         for m in markets {
             let n = self
                 .rng
-                .weighted(&[(0, 20), (1, 45), (2, 25), (3, 7), (4, 3)]);
+                .weighted(&[(0, 10), (1, 40), (2, 30), (3, 12), (4, 8)]);
             for _ in 0..n {
                 let days = (m.end - m.start).num_days();
                 let start = m.start + Duration::days(self.rng.range(0, (days - 30).max(0)));
