@@ -987,7 +987,9 @@ impl Gen {
             .into_iter()
             .map(|m| SubjectRef::Market(m.id))
             .collect();
-        let live_placements = placement::Entity::find()
+        let live_placements: Vec<Uuid> = placement::Entity::find()
+            .select_only()
+            .column(placement::Column::Id)
             .filter(placement::Column::Status.eq(PlacementStatus::Active.as_str()))
             .filter(
                 placement::Column::MarketId.in_subquery(
@@ -998,10 +1000,11 @@ impl Gen {
                         .into_query(),
                 ),
             )
+            .into_tuple()
             .all(conn)
             .await
             .map_err(db)?;
-        subjects.extend(live_placements.iter().map(|p| SubjectRef::Placement(p.id)));
+        subjects.extend(live_placements.into_iter().map(SubjectRef::Placement));
         subjects.extend(
             convention::Entity::find()
                 .filter(convention::Column::TerritoryId.eq(t))
@@ -1032,7 +1035,7 @@ impl Gen {
         deadline::Entity::update_many()
             .col_expr(
                 deadline::Column::PlannedRevision,
-                sea_orm::sea_query::Expr::col(deadline::Column::Revision).into(),
+                sea_orm::sea_query::Expr::col(deadline::Column::Revision),
             )
             .filter(deadline::Column::TerritoryId.eq(t))
             .exec(conn)

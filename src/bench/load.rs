@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::generate::{BENCH_PASSWORD, facilitator_email};
 use super::smtp_sink::SmtpSink;
-use super::{median_of, ms, percentile, ratio};
+use super::{median_of, ms, percentile, ph, ratio, scratch_table};
 use crate::clock::ManualClock;
 use crate::config::Config;
 use crate::domain::PlacementStatus;
@@ -278,14 +278,6 @@ where
 pub enum Until {
     Count(usize),
     Time(Duration),
-}
-
-fn ph(backend: DatabaseBackend, n: usize) -> String {
-    if backend == DatabaseBackend::Postgres {
-        format!("${n}")
-    } else {
-        "?".into()
-    }
 }
 
 /// The morning page by hand-written SQL: five statements, rows turned into JSON.
@@ -706,15 +698,7 @@ async fn day_minutes(ctx: &Ctx, since: NaiveDate) -> Result<i64, String> {
 async fn raw_inserts(ctx: &Ctx, clients: usize, n: usize) -> Result<Stats, String> {
     let conn = &ctx.db.conn;
     let db = |e: sea_orm::DbErr| e.to_string();
-    conn.execute_unprepared("DROP TABLE IF EXISTS bench_record")
-        .await
-        .map_err(db)?;
-    conn.execute_unprepared(
-        "CREATE TABLE bench_record (id VARCHAR(36) PRIMARY KEY, placement_id VARCHAR(36), \
-         period_start DATE, minutes BIGINT, recorded_at VARCHAR(40))",
-    )
-    .await
-    .map_err(db)?;
+    scratch_table(conn, "bench_record").await?;
     let ctx2 = ctx.clone();
     let stats = drive(clients, Until::Count(n), move |_, _| {
         let ctx = ctx2.clone();

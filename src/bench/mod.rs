@@ -77,6 +77,29 @@ where
     Ok(())
 }
 
+/// The `n`-th bind placeholder of raw SQL on this store.
+pub(crate) fn ph(backend: sea_orm::DatabaseBackend, n: usize) -> String {
+    if backend == sea_orm::DatabaseBackend::Postgres {
+        format!("${n}")
+    } else {
+        "?".into()
+    }
+}
+
+/// (Re)creates a scratch table of the ledger's shape: where raw-SQL baselines write.
+pub(crate) async fn scratch_table<C: ConnectionTrait>(conn: &C, name: &str) -> Result<(), String> {
+    conn.execute_unprepared(&format!("DROP TABLE IF EXISTS {name}"))
+        .await
+        .map_err(|e| e.to_string())?;
+    conn.execute_unprepared(&format!(
+        "CREATE TABLE {name} (id VARCHAR(36) PRIMARY KEY, placement_id VARCHAR(36), \
+         period_start DATE, minutes BIGINT, recorded_at VARCHAR(40))"
+    ))
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
 /// A small deterministic generator (SplitMix64): the same seed gives the same data.
 pub(crate) struct Rng(u64);
 

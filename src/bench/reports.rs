@@ -9,7 +9,7 @@ use entity::{hour_entry, hour_entry_review, lot, market, participant, placement}
 use sea_orm::{ConnectionTrait, EntityTrait, Set, Statement};
 use uuid::Uuid;
 
-use super::{CHUNK, median_of as time, ms};
+use super::{CHUNK, median_of as time, ms, ph, scratch_table};
 use crate::domain::auth::Actor;
 use crate::domain::{
     HourKind, HourSource, HourStatus, Modality, OperationKind, OrganizationKind, PeriodKind,
@@ -364,14 +364,6 @@ pub async fn run(ctx: &Ctx, scale: Scale) -> Result<String, String> {
     ))
 }
 
-fn ph(backend: sea_orm::DatabaseBackend, n: usize) -> String {
-    if backend == sea_orm::DatabaseBackend::Postgres {
-        format!("${n}")
-    } else {
-        "?".into()
-    }
-}
-
 /// Validated minutes of an operation as at `cutoff`, in one grouped raw statement (the
 /// baseline of the operation report; same grouping as the report's own query).
 pub async fn raw_operation_validated(
@@ -416,14 +408,7 @@ pub async fn raw_operation_validated(
 pub async fn raw_insert_rows(ctx: &Ctx, n: usize) -> Result<Duration, String> {
     let db = |e: sea_orm::DbErr| e.to_string();
     let (conn, backend) = (&ctx.db.conn, ctx.db.backend());
-    conn.execute_unprepared("DROP TABLE IF EXISTS bench_import")
-        .await
-        .map_err(db)?;
-    conn.execute_unprepared(
-        "CREATE TABLE bench_import (id VARCHAR(36) PRIMARY KEY, placement_id VARCHAR(36), period_start DATE, minutes BIGINT, recorded_at VARCHAR(40))",
-    )
-    .await
-    .map_err(db)?;
+    scratch_table(conn, "bench_import").await?;
     let now = Utc::now();
     let rows: Vec<(String, String)> = (0..n)
         .map(|_| (Uuid::now_v7().to_string(), Uuid::now_v7().to_string()))
