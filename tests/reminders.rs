@@ -27,6 +27,7 @@ db_tests!(
     muted_rules_and_parameters_replan_what_is_pending,
     without_smtp_mails_are_eml_files,
     the_api_is_scoped_and_refuses_bad_input,
+    the_planner_reads_only_lagging_deadlines_through_its_partial_index,
 );
 
 const PLAN: &str = "mutation($i: PlanCommissionInput!) { planCommission(input: $i) { id } }";
@@ -792,4 +793,72 @@ async fn the_api_is_scoped_and_refuses_bad_input(app: &TestApp) {
         .run_as(None, "{ myReminderPreferences { delivery } }", json!({}))
         .await;
     assert_eq!(anon["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+}
+
+/// The planner's pass must cost what changed, not the whole deadline table: its filter has to
+/// stay the predicate of `ix_deadline_to_plan` (a reworded filter would silently scan again).
+async fn the_planner_reads_only_lagging_deadlines_through_its_partial_index(app: &TestApp) {
+    use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter, QueryTrait, TransactionTrait};
+    let w = app.world().await;
+    jury(app, &w.market, two_members()).await;
+    let lagging = || passerelle::service::reminders::plan::lagging();
+    let before = lagging().all(&app.ctx.db.conn).await.unwrap();
+    assert!(!before.is_empty(), "a new commission's deadlines lag");
+    scheduler_on(app.ctx.clone(), None).plan().await.unwrap();
+    assert!(lagging().all(&app.ctx.db.conn).await.unwrap().is_empty());
+    // One deadline changes (revision bumped): it alone lags again.
+    let one = &before[0];
+    entity::deadline::Entity::update_many()
+        .col_expr(
+            entity::deadline::Column::Revision,
+            sea_orm::sea_query::Expr::value(one.revision + 1),
+        )
+        .filter(sea_orm::ColumnTrait::eq(
+            &entity::deadline::Column::Id,
+            one.id,
+        ))
+        .exec(&app.ctx.db.conn)
+        .await
+        .unwrap();
+    let again: Vec<_> = lagging()
+        .all(&app.ctx.db.conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(again, vec![one.id]);
+
+    let backend = app.ctx.db.conn.get_database_backend();
+    let select = lagging().build(backend);
+    let txn = app.ctx.db.conn.begin().await.unwrap();
+    let explain = if app.is_postgres() {
+        // On a handful of rows a sequential scan is cheaper; forbid it to see which index fits.
+        txn.execute_unprepared("SET LOCAL enable_seqscan = off")
+            .await
+            .unwrap();
+        format!("EXPLAIN {}", select.sql)
+    } else {
+        format!("EXPLAIN QUERY PLAN {}", select.sql)
+    };
+    let rows = txn
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            explain,
+            select.values.map(|v| v.0).unwrap_or_default(),
+        ))
+        .await
+        .unwrap();
+    let plan: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.try_get_by_index::<String>(if app.is_postgres() { 0 } else { 3 })
+                .unwrap()
+        })
+        .collect();
+    txn.rollback().await.unwrap();
+    assert!(
+        plan.iter().any(|l| l.contains("ix_deadline_to_plan")),
+        "the planner's scan ignores its partial index: {plan:?}"
+    );
 }

@@ -9,6 +9,7 @@ mod m20261122_000003_chantiers;
 mod m20261122_000004_workflow;
 mod m20261122_000005_reminders;
 mod m20261122_000006_reports;
+mod m20261122_000007_deadline_to_plan;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_workflow::Migration),
             Box::new(m20261122_000005_reminders::Migration),
             Box::new(m20261122_000006_reports::Migration),
+            Box::new(m20261122_000007_deadline_to_plan::Migration),
         ]
     }
 }

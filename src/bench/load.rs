@@ -377,7 +377,8 @@ async fn statements_per_page(
         c.fetch_add(1, Ordering::SeqCst);
         if show {
             eprintln!(
-                "SQL: {}",
+                "SQL {:>6} µs: {}",
+                info.elapsed.as_micros(),
                 info.statement.sql.chars().take(160).collect::<String>()
             );
         }
