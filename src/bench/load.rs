@@ -530,6 +530,20 @@ pub async fn run(config: &Config, ctx: &Ctx, args: &BenchArgs) -> Result<String,
         .take_while(|d| *d < today)
         .filter(|d| d.weekday().number_from_monday() <= 5)
         .collect();
+    // Days an earlier run already recorded would be refused as duplicates: skip them, so the
+    // bench can run again on the same database.
+    let taken: std::collections::HashSet<(Uuid, NaiveDate)> = hour_entry::Entity::find()
+        .select_only()
+        .column(hour_entry::Column::PlacementId)
+        .column(hour_entry::Column::PeriodStart)
+        .filter(hour_entry::Column::PeriodKind.eq("DAY"))
+        .filter(hour_entry::Column::PeriodStart.gte(first_of_month))
+        .into_tuple()
+        .all(conn)
+        .await
+        .map_err(db)?
+        .into_iter()
+        .collect();
     let slots: Vec<(Uuid, NaiveDate)> = days
         .iter()
         .flat_map(|d| {
@@ -538,6 +552,7 @@ pub async fn run(config: &Config, ctx: &Ctx, args: &BenchArgs) -> Result<String,
                 .filter(move |(_, s)| s <= d)
                 .map(move |(p, _)| (*p, *d))
         })
+        .filter(|slot| !taken.contains(slot))
         .collect();
     let n = args.mutations.min(slots.len());
     let before = day_minutes(ctx, first_of_month).await?;
@@ -579,9 +594,13 @@ pub async fn run(config: &Config, ctx: &Ctx, args: &BenchArgs) -> Result<String,
         )
     };
     let raw_rec = raw_inserts(ctx, args.clients, n).await?;
+    let throughput = if rec.done == 0 {
+        "n/a (nothing recorded)".to_string()
+    } else {
+        format!("{:.2}", raw_rec.per_second() / rec.per_second())
+    };
     line(format!(
-        "hour recording ({n} mutations) over HTTP: {rec} — raw SQL insert, one per transaction: {raw_rec} — throughput ratio {:.2}; {check}",
-        raw_rec.per_second() / rec.per_second().max(1e-9)
+        "hour recording ({n} mutations) over HTTP: {rec} — raw SQL insert, one per transaction: {raw_rec} — throughput ratio {throughput}; {check}"
     ));
     if let Some(e) = &rec.first_error {
         line(format!("  first error: {e}"));
