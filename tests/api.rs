@@ -11,6 +11,7 @@ db_tests!(
     abusive_queries_are_refused,
     demo_sample_is_complete,
     migrations_race_safely,
+    recording_hours_costs_a_fixed_number_of_queries,
 );
 
 #[test]
@@ -243,4 +244,27 @@ async fn migrations_race_safely(app: &TestApp) {
     use migration::MigratorTrait;
     let expected = migration::Migrator::migrations().len() as i64;
     assert_eq!(app.count("seaql_migrations").await, expected);
+}
+
+/// Each recordHours is one transaction whose statements must not grow with the market's
+/// ledger (the deadlines it re-derives read the ledger by aggregates, not row by row).
+async fn recording_hours_costs_a_fixed_number_of_queries(app: &TestApp) {
+    let w = app.world().await;
+    let months = [
+        "2026-02", "2026-03", "2026-04", "2026-05", "2026-06", "2026-07",
+    ];
+    let mut counts = Vec::new();
+    for month in months {
+        app.reset_statements();
+        app.record_ok(&w.placement, month, "10").await;
+        counts.push(app.statements());
+    }
+    assert!(
+        counts.windows(2).all(|w| w[0] == w[1]),
+        "statements grow with the ledger: {counts:?}"
+    );
+    // Lock, site, today, the month's entries, insert, audit, is the month's statement met?
+    // Each is a month's first statement, so then the market's deadlines (market, zone,
+    // parameters, lots, arrivals, stored deadlines, one update). Later ones stop at 7.
+    assert!(counts[0] <= 15, "{counts:?}");
 }

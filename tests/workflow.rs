@@ -18,6 +18,7 @@ db_tests!(
     a_rule_change_reflows_open_deadlines,
     a_market_behind_its_target_makes_a_deadline_until_back_on_track,
     deadlines_are_scoped_sorted_and_paged,
+    later_statements_of_a_month_leave_its_met_deadline_alone,
 );
 
 const MOVE: &str = "mutation($i: TransitionInput!) { transition(input: $i) { state } }";
@@ -899,4 +900,46 @@ async fn deadlines_are_scoped_sorted_and_paged(app: &TestApp) {
         )
         .await;
     assert_eq!(resp["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
+
+/// Hours recorded for a month whose statement is already met skip the market's re-derivation
+/// (a fast path of recordHours), except when they would move the day it was met.
+async fn later_statements_of_a_month_leave_its_met_deadline_alone(app: &TestApp) {
+    let w = app.world().await;
+    let mut placements = Vec::new();
+    for name in ["Hoarau", "Grondin", "Técher", "Fontaine"] {
+        let p = app.participant(&w.territory, name).await;
+        placements.push(
+            app.placement(&p, &w.market, &w.lot, &w.company, "DIRECT_HIRE")
+                .await,
+        );
+    }
+    let oct = |f: &Value| due(f, "MONTHLY_STATEMENT", "2026-11-05").clone();
+    // The first statement of October meets its deadline today (the full re-derivation).
+    app.reset_statements();
+    app.record_ok(&placements[0], "2026-10", "10").await;
+    let first = app.statements();
+    let f = flow(app, &w.market).await;
+    assert_eq!(
+        (oct(&f)["status"].clone(), oct(&f)["metOn"].clone()),
+        (json!("MET"), json!("2026-11-22"))
+    );
+    // Met today, another statement today: nothing to re-derive, fewer statements.
+    app.reset_statements();
+    app.record_ok(&placements[1], "2026-10", "10").await;
+    let second = app.statements();
+    assert!(second < first, "fast path not taken: {second} vs {first}");
+    assert_eq!(oct(&flow(app, &w.market).await)["metOn"], "2026-11-22");
+    // A clock one day behind (another instance's, say): this entry is the first arrival now.
+    app.clock.set(reunion(2026, 11, 21, 14));
+    app.reset_statements();
+    app.record_ok(&placements[2], "2026-10", "10").await;
+    assert_eq!(app.statements(), first, "met after today: re-derived");
+    assert_eq!(oct(&flow(app, &w.market).await)["metOn"], "2026-11-21");
+    // Met yesterday, a statement the day after: the deadline keeps its first day.
+    app.clock.set(reunion(2026, 11, 23, 14));
+    app.reset_statements();
+    app.record_ok(&placements[3], "2026-10", "10").await;
+    assert_eq!(app.statements(), second);
+    assert_eq!(oct(&flow(app, &w.market).await)["metOn"], "2026-11-21");
 }

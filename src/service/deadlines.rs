@@ -246,6 +246,33 @@ fn json(r: &[RecipientEntry]) -> String {
     serde_json::to_string(r).unwrap_or_else(|_| "[]".into())
 }
 
+/// Whether hours just recorded for `lot` in the month of `period_start` leave the market's
+/// deadlines as they are: the month's statement is already met on or before `today`. A new
+/// entry, recorded now, cannot move that first arrival, and the other market deadlines read
+/// validated hours (changed by reviews, not recordings) or the date (refreshed daily). Most
+/// recordings of a month land here, which spares them the whole market's re-derivation.
+pub async fn statement_already_met<C: ConnectionTrait>(
+    conn: &C,
+    market: Uuid,
+    lot: Uuid,
+    period_start: NaiveDate,
+    today: NaiveDate,
+) -> AppResult<bool> {
+    let key = format!("{lot}:{}", period_start.format("%Y-%m"));
+    Ok(deadline::Entity::find()
+        .select_only()
+        .column(deadline::Column::Id)
+        .filter(deadline::Column::SubjectId.eq(market))
+        .filter(deadline::Column::Rule.eq(R::MonthlyStatement.as_str()))
+        .filter(deadline::Column::Key.eq(key))
+        .filter(deadline::Column::Status.eq(DeadlineStatus::Met.as_str()))
+        .filter(deadline::Column::MetOn.lte(today))
+        .into_tuple::<Uuid>()
+        .one(conn)
+        .await?
+        .is_some())
+}
+
 async fn plan_market<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
     let m = get::<market::Entity, _>(conn, id, "marché").await?;
     let (mut plan, tz, params) =

@@ -206,7 +206,16 @@ pub async fn record(
     )
     .await?;
     if let Some(m) = row.market_id {
-        super::deadlines::sync(&txn.txn, ctx, super::deadlines::SubjectRef::Market(m)).await?;
+        let unchanged = match row.lot_id {
+            Some(lot) => {
+                super::deadlines::statement_already_met(&txn.txn, m, lot, period.start, today)
+                    .await?
+            }
+            None => false,
+        };
+        if !unchanged {
+            super::deadlines::sync(&txn.txn, ctx, super::deadlines::SubjectRef::Market(m)).await?;
+        }
     }
     txn.commit().await?;
     Ok(row)
