@@ -10,6 +10,7 @@ mod m20261122_000004_workflow;
 mod m20261122_000005_reminders;
 mod m20261122_000006_reports;
 mod m20261122_000007_deadline_to_plan;
+mod m20261122_000008_placement_lot;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_reminders::Migration),
             Box::new(m20261122_000006_reports::Migration),
             Box::new(m20261122_000007_deadline_to_plan::Migration),
+            Box::new(m20261122_000008_placement_lot::Migration),
         ]
     }
 }
