@@ -7,6 +7,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::Statement;
 
+use crate::m20261122_000001_first_slice::index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -33,13 +35,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .create_index(
-                Index::create()
-                    .name("ix_deadline_planned_revision")
-                    .table("deadline")
-                    .col("planned_revision")
-                    .to_owned(),
-            )
+            .create_index(index("deadline", &["planned_revision"], false))
             .await?;
         manager
             .drop_index(

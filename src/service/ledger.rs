@@ -105,18 +105,21 @@ async fn month_entries<C: ConnectionTrait>(
         .collect())
 }
 
+/// A stored entry as the ledger's rules read it (recording here, imports in `report::import`).
+pub(crate) fn existing_entry(e: &hour_entry::Model, status: HourStatus) -> ExistingEntry {
+    ExistingEntry {
+        period: Period {
+            kind: PeriodKind::from_db(&e.period_kind),
+            start: e.period_start,
+            end: e.period_end,
+        },
+        minutes: e.minutes,
+        status,
+    }
+}
+
 fn existing(rows: &[(hour_entry::Model, HourStatus)]) -> Vec<ExistingEntry> {
-    rows.iter()
-        .map(|(e, s)| ExistingEntry {
-            period: Period {
-                kind: PeriodKind::from_db(&e.period_kind),
-                start: e.period_start,
-                end: e.period_end,
-            },
-            minutes: e.minutes,
-            status: *s,
-        })
-        .collect()
+    rows.iter().map(|(e, s)| existing_entry(e, *s)).collect()
 }
 
 /// The market must still take hours, and the territory's today bounds the period.

@@ -366,15 +366,7 @@ pub async fn import(
         let in_month: Vec<ExistingEntry> = month
             .iter()
             .filter(|(e, _)| e.period_start >= line.period.start && e.period_end <= line.period.end)
-            .map(|(e, s)| ExistingEntry {
-                period: Period {
-                    kind: PeriodKind::from_db(&e.period_kind),
-                    start: e.period_start,
-                    end: e.period_end,
-                },
-                minutes: e.minutes,
-                status: *s,
-            })
+            .map(|(e, s)| crate::service::ledger::existing_entry(e, *s))
             .collect();
         let declared = month.iter().find(|(e, s)| {
             e.corrects_id.is_none()
