@@ -1,8 +1,12 @@
 //! Connecting to SQLite or PostgreSQL, migrating, and opening write transactions that neither
 //! deadlock nor fail with "database is locked".
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use chrono_tz::Tz;
+use uuid::Uuid;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -23,6 +27,9 @@ pub struct Db {
     pub conn: DatabaseConnection,
     /// On SQLite, writers of this process queue here instead of spinning on the file lock.
     sqlite_writer: Option<Arc<Mutex<()>>>,
+    /// Territories' time zones, read once: a zone is set when its territory is created and
+    /// never changes, and every deadline, recording and reminder asks for one.
+    zones: Arc<RwLock<HashMap<Uuid, Tz>>>,
 }
 
 /// A write transaction; on SQLite it also holds the process's writer slot.
@@ -76,7 +83,19 @@ impl Db {
         Ok(Self {
             conn,
             sqlite_writer,
+            zones: Arc::default(),
         })
+    }
+
+    /// A territory's time zone if this process has read it already.
+    pub fn known_zone(&self, territory: Uuid) -> Option<Tz> {
+        self.zones.read().ok()?.get(&territory).copied()
+    }
+
+    pub fn remember_zone(&self, territory: Uuid, tz: Tz) {
+        if let Ok(mut zones) = self.zones.write() {
+            zones.insert(territory, tz);
+        }
     }
 
     pub fn backend(&self) -> DatabaseBackend {

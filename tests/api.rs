@@ -12,6 +12,7 @@ db_tests!(
     demo_sample_is_complete,
     migrations_race_safely,
     recording_hours_costs_a_fixed_number_of_queries,
+    recordings_read_the_territory_zone_once,
 );
 
 #[test]
@@ -263,8 +264,30 @@ async fn recording_hours_costs_a_fixed_number_of_queries(app: &TestApp) {
         counts.windows(2).all(|w| w[0] == w[1]),
         "statements grow with the ledger: {counts:?}"
     );
-    // Lock, site, today, the month's entries, insert, audit, is the month's statement met?
-    // Each is a month's first statement, so then the market's deadlines (market, zone,
-    // parameters, lots, arrivals, stored deadlines, one update). Later ones stop at 7.
-    assert!(counts[0] <= 15, "{counts:?}");
+    // Lock, site, the month's entries, insert, audit, the month's statement met (the
+    // territory's zone is read once per process).
+    assert!(counts[0] <= 8, "{counts:?}");
+}
+
+/// A territory's time zone never changes: recordings read it from the store once per process,
+/// not once per mutation (the mutation's "today" depends on it).
+async fn recordings_read_the_territory_zone_once(app: &TestApp) {
+    let w = app.world().await;
+    app.reset_statements();
+    for month in ["2026-02", "2026-03", "2026-04"] {
+        app.record_ok(&w.placement, month, "10").await;
+    }
+    let reads = app.statements_on("territory");
+    assert!(
+        reads <= 1,
+        "three recordings read the territory {reads} times"
+    );
+    // Control: the log does see a territory read when there is one.
+    app.reset_statements();
+    use sea_orm::EntityTrait;
+    entity::territory::Entity::find()
+        .all(&app.ctx.db.conn)
+        .await
+        .unwrap();
+    assert_eq!(app.statements_on("territory"), 1);
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use async_graphql::{Request, UploadValue, Variables};
 use common::{
-    CORRECT, CREATE_MARKET, CREATE_PARTICIPANT, CREATE_PLACEMENT, REJECT, TestApp, VALIDATE, World,
+    CORRECT, CREATE_MARKET, CREATE_PARTICIPANT, CREATE_PLACEMENT, NOW, REJECT, TestApp, VALIDATE,
+    World,
 };
 use passerelle::config::Config;
 use passerelle::domain::auth::{Actor, Role};
@@ -23,6 +24,7 @@ db_tests!(
     exports_over_http,
     import_records_a_good_file_once,
     import_refuses_a_bad_file_whole,
+    new_hours_meet_statements_as_a_full_rederivation_would,
 );
 
 const MARKET_REPORT: &str = "query($id: ID!, $asAt: NaiveDate) { marketReport(marketId: $id, asAt: $asAt) {
@@ -886,4 +888,122 @@ async fn import_refuses_a_bad_file_whole(app: &TestApp) {
     )
     .await;
     assert_eq!(resp["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
+
+/// The market's deadlines as stored: key, status, met on, due on, revision.
+async fn stored_deadlines(
+    app: &TestApp,
+    market: &str,
+) -> Vec<(
+    String,
+    String,
+    Option<chrono::NaiveDate>,
+    chrono::NaiveDate,
+    i32,
+)> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let id = passerelle::ids::parse(market).unwrap().1;
+    entity::deadline::Entity::find()
+        .filter(entity::deadline::Column::SubjectId.eq(id))
+        .order_by_asc(entity::deadline::Column::Key)
+        .all(&app.ctx.db.conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.key, d.status, d.met_on, d.due_on, d.revision))
+        .collect()
+}
+
+fn day(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+/// Recording and importing update only the month's statement deadline (one UPDATE, no
+/// re-derivation of the market): the result must be what the full re-derivation gives.
+/// Cases: a month met before today stays; met after today (a clock that lagged) moves back to
+/// today; an open month is met today; a month without hours stays open.
+async fn new_hours_meet_statements_as_a_full_rederivation_would(app: &TestApp) {
+    let w = app.world().await;
+    let company = app
+        .user("paie@btp.fr", Role::Company, Some(&w.company), &[])
+        .await;
+    let other = app.participant(&w.territory, "Grondin").await;
+    let p2 = app
+        .placement(&other, &w.market, &w.lot, &w.company, "DIRECT_HIRE")
+        .await;
+    // August arrived on 5 September; July "on 30 November" by a clock running ahead.
+    app.clock.set(at("2026-09-05"));
+    app.record_ok(&w.placement, "2026-08", "10").await;
+    app.clock.set(at("2026-11-30"));
+    app.record_ok(&w.placement, "2026-07", "10").await;
+    app.clock.set(NOW.parse().unwrap());
+    let key = |month: &str| {
+        let lot = passerelle::ids::parse(&w.lot).unwrap().1;
+        format!("{lot}:{month}")
+    };
+    let met = |rows: &[(
+        String,
+        String,
+        Option<chrono::NaiveDate>,
+        chrono::NaiveDate,
+        i32,
+    )],
+               month: &str| {
+        let row = rows.iter().find(|r| r.0 == key(month)).unwrap();
+        (row.1.clone(), row.2)
+    };
+    let before = stored_deadlines(app, &w.market).await;
+    assert_eq!(
+        met(&before, "2026-08"),
+        ("MET".into(), Some(day("2026-09-05")))
+    );
+    assert_eq!(
+        met(&before, "2026-07"),
+        ("MET".into(), Some(day("2026-11-30")))
+    );
+    assert_eq!(met(&before, "2026-10").0, "OPEN");
+    // A recording and a file, each landing on the three cases.
+    app.record_ok(&w.placement, "2026-09", "10").await;
+    let (r1, r2) = (
+        reference(app, &w.placement).await,
+        reference(app, &p2).await,
+    );
+    let csv = format!(
+        "reference;mois;heures\n{r2};2026-08;20\n{r2};2026-07;20\n{r2};2026-10;20\n{r1};2026-10;5\n"
+    );
+    let done = upload(app, company, &csv).await;
+    assert_eq!(
+        done["data"]["importHourStatements"]["recordedCount"], 4,
+        "{done}"
+    );
+    let after = stored_deadlines(app, &w.market).await;
+    let today = Some(day("2026-11-22"));
+    assert_eq!(
+        met(&after, "2026-08"),
+        ("MET".into(), Some(day("2026-09-05")))
+    );
+    assert_eq!(met(&after, "2026-07"), ("MET".into(), today));
+    assert_eq!(met(&after, "2026-09"), ("MET".into(), today));
+    assert_eq!(met(&after, "2026-10"), ("MET".into(), today));
+    assert_eq!(met(&after, "2026-11").0, "OPEN");
+    // Reminders see each change: the revision moved for July, September and October only.
+    let moved: Vec<&str> = after
+        .iter()
+        .zip(&before)
+        .filter(|(a, b)| a.4 != b.4)
+        .map(|(a, _)| a.0.rsplit(':').next().unwrap())
+        .collect();
+    assert_eq!(moved, ["2026-07", "2026-09", "2026-10"]);
+    // The full re-derivation finds nothing left to do.
+    let txn = app.ctx.db.begin_write().await.unwrap();
+    let market = passerelle::ids::parse(&w.market).unwrap().1;
+    passerelle::service::deadlines::sync(
+        &txn.txn,
+        &app.ctx,
+        passerelle::service::deadlines::SubjectRef::Market(market),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(stored_deadlines(app, &w.market).await, after);
 }

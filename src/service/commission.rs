@@ -223,7 +223,7 @@ pub async fn plan(
     if !actor.facilitates(territory) {
         return Err(AppError::Forbidden);
     }
-    let tz = super::territory::zone_of(conn, territory).await?;
+    let tz = super::territory::zone_of(ctx, conn, territory).await?;
     let starts_at = instant(tz, input.starts_at, "startsAt")?;
     if starts_at < ctx.clock.now() {
         return Err(AppError::bad_input(
@@ -288,7 +288,7 @@ pub async fn replan(
     let conn = &txn.txn;
     let c = for_update(conn, actor, &input.commission_id).await?;
     planned(&c)?;
-    let tz = super::territory::zone_of(conn, c.territory_id).await?;
+    let tz = super::territory::zone_of(ctx, conn, c.territory_id).await?;
     let starts_at = instant(tz, input.starts_at, "startsAt")?;
     if starts_at < ctx.clock.now() {
         return Err(AppError::bad_input(
@@ -442,7 +442,7 @@ pub async fn record_decision(
             "une commission annulée ne décide rien (commission cancelled)".into(),
         ));
     }
-    let tz = super::territory::zone_of(conn, c.territory_id).await?;
+    let tz = super::territory::zone_of(ctx, conn, c.territory_id).await?;
     let meeting = c.starts_at.with_timezone(&tz).date_naive();
     let today = ctx.clock.today_in(tz);
     if meeting > today {
@@ -511,7 +511,7 @@ pub async fn complete_decision(
     let day = done_on.unwrap_or(today);
     let meeting = c
         .starts_at
-        .with_timezone(&super::territory::zone_of(conn, c.territory_id).await?)
+        .with_timezone(&super::territory::zone_of(ctx, conn, c.territory_id).await?)
         .date_naive();
     if day > today || day < meeting {
         return Err(AppError::bad_input(

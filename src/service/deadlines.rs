@@ -84,7 +84,7 @@ impl Plan {
         kind: Kind,
         id: Uuid,
     ) -> AppResult<(Self, Tz, ParamSet)> {
-        let tz = zone(conn, place.territory).await?;
+        let tz = super::territory::zone_of(ctx, conn, place.territory).await?;
         let params = set_at(conn, place, ctx.clock.today_in(tz)).await?;
         Ok((Plan::new(place.territory, kind, id), tz, params))
     }
@@ -93,10 +93,6 @@ impl Plan {
         let recipients = rules::recipients(params, due.rule, roles);
         self.wanted.push(due.to(recipients));
     }
-}
-
-async fn zone<C: ConnectionTrait>(conn: &C, territory: Uuid) -> AppResult<Tz> {
-    super::territory::zone_of(conn, territory).await
 }
 
 fn local_day(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
@@ -227,7 +223,22 @@ async fn bump<C: ConnectionTrait>(
     id: Uuid,
     change: deadline::ActiveModel,
 ) -> AppResult<()> {
-    deadline::Entity::update_many()
+    bump_where(
+        conn,
+        Condition::all().add(deadline::Column::Id.eq(id)),
+        change,
+    )
+    .await?;
+    Ok(())
+}
+
+/// `bump` for every deadline matching `which`; how many it changed.
+async fn bump_where<C: ConnectionTrait>(
+    conn: &C,
+    which: Condition,
+    change: deadline::ActiveModel,
+) -> AppResult<u64> {
+    Ok(deadline::Entity::update_many()
         .set(change)
         .col_expr(
             deadline::Column::Revision,
@@ -236,41 +247,87 @@ async fn bump<C: ConnectionTrait>(
                 1,
             ),
         )
-        .filter(deadline::Column::Id.eq(id))
+        .filter(which)
         .exec(conn)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected)
 }
 
 fn json(r: &[RecipientEntry]) -> String {
     serde_json::to_string(r).unwrap_or_else(|_| "[]".into())
 }
 
-/// Whether hours just recorded for `lot` in the month of `period_start` leave the market's
-/// deadlines as they are: the month's statement is already met on or before `today`. A new
-/// entry, recorded now, cannot move that first arrival, and the other market deadlines read
-/// validated hours (changed by reviews, not recordings) or the date (refreshed daily). Most
-/// recordings of a month land here, which spares them the whole market's re-derivation.
-pub async fn statement_already_met<C: ConnectionTrait>(
+/// Hours of a lot's month recorded today, in a territory where it is `today`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Arrival {
+    pub market: Uuid,
+    pub lot: Uuid,
+    /// Any day of the month the hours are for.
+    pub month: NaiveDate,
+    pub today: NaiveDate,
+}
+
+/// Keys per statement in `statements_arrived` (under SQLite's limit of bound values).
+const ARRIVAL_CHUNK: usize = 500;
+
+/// What new hours change in their markets' deadlines, in one UPDATE per territory day and
+/// chunk instead of each market's re-derivation: the month's statement, if still open (or met
+/// after today, under a clock that lagged), is met today. Nothing else moves: the other market
+/// deadlines read validated hours (changed by reviews, never by a recording) or the date
+/// (refreshed daily), and an arrival never makes a statement wanted or unwanted. Agrees with
+/// `sync` (tested: a full re-derivation after an import changes nothing).
+pub async fn statements_arrived<C: ConnectionTrait>(
     conn: &C,
-    market: Uuid,
-    lot: Uuid,
-    period_start: NaiveDate,
-    today: NaiveDate,
-) -> AppResult<bool> {
-    let key = format!("{lot}:{}", period_start.format("%Y-%m"));
-    Ok(deadline::Entity::find()
-        .select_only()
-        .column(deadline::Column::Id)
-        .filter(deadline::Column::SubjectId.eq(market))
-        .filter(deadline::Column::Rule.eq(R::MonthlyStatement.as_str()))
-        .filter(deadline::Column::Key.eq(key))
-        .filter(deadline::Column::Status.eq(DeadlineStatus::Met.as_str()))
-        .filter(deadline::Column::MetOn.lte(today))
-        .into_tuple::<Uuid>()
-        .one(conn)
-        .await?
-        .is_some())
+    ctx: &Ctx,
+    arrivals: &[Arrival],
+) -> AppResult<u64> {
+    let mut by_day: HashMap<NaiveDate, Vec<&Arrival>> = HashMap::new();
+    for a in arrivals {
+        by_day.entry(a.today).or_default().push(a);
+    }
+    let now = ctx.clock.now();
+    let mut changed = 0;
+    for (today, arrivals) in by_day {
+        for chunk in arrivals.chunks(ARRIVAL_CHUNK) {
+            let mut markets: Vec<Uuid> = chunk.iter().map(|a| a.market).collect();
+            markets.sort();
+            markets.dedup();
+            let keys: Vec<String> = chunk
+                .iter()
+                .map(|a| statement_key(a.lot, a.month))
+                .collect();
+            let which = Condition::all()
+                .add(deadline::Column::SubjectId.is_in(markets))
+                .add(deadline::Column::Rule.eq(R::MonthlyStatement.as_str()))
+                .add(deadline::Column::Key.is_in(keys))
+                .add(
+                    Condition::any()
+                        .add(deadline::Column::Status.eq(DeadlineStatus::Open.as_str()))
+                        .add(
+                            Condition::all()
+                                .add(deadline::Column::Status.eq(DeadlineStatus::Met.as_str()))
+                                .add(deadline::Column::MetOn.gt(today)),
+                        ),
+                );
+            changed += bump_where(
+                conn,
+                which,
+                deadline::ActiveModel {
+                    status: Set(DeadlineStatus::Met.as_str().into()),
+                    met_on: Set(Some(today)),
+                    updated_at: Set(now),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(changed)
+}
+
+/// The key of a lot's monthly statement deadline.
+fn statement_key(lot: Uuid, month: NaiveDate) -> String {
+    format!("{lot}:{}", month.format("%Y-%m"))
 }
 
 async fn plan_market<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppResult<Plan> {
@@ -329,7 +386,7 @@ async fn plan_market<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppRe
                 );
                 let due = Due::new(
                     R::MonthlyStatement,
-                    format!("{}:{}", l.id, month.format("%Y-%m")),
+                    statement_key(l.id, month),
                     rules::statement_due(month, day),
                     &what,
                 );
@@ -859,7 +916,7 @@ pub async fn list(
         q = q.filter(deadline::Column::TerritoryId.eq(t));
     }
     let tz = match territory.or_else(|| actor.territories.iter().next().copied()) {
-        Some(t) => zone(conn, t).await?,
+        Some(t) => super::territory::zone_of(ctx, conn, t).await?,
         None => chrono_tz::Europe::Paris,
     };
     let today = ctx.clock.today_in(tz);

@@ -208,20 +208,34 @@ pub async fn record(
         Some(&audit::json(&row)),
     )
     .await?;
-    if let Some(m) = row.market_id {
-        let unchanged = match row.lot_id {
-            Some(lot) => {
-                super::deadlines::statement_already_met(&txn.txn, m, lot, period.start, today)
-                    .await?
-            }
-            None => false,
-        };
-        if !unchanged {
-            super::deadlines::sync(&txn.txn, ctx, super::deadlines::SubjectRef::Market(m)).await?;
-        }
-    }
+    arrived(ctx, &txn.txn, &row, today).await?;
     txn.commit().await?;
     Ok(row)
+}
+
+/// What a new entry changes in its market's deadlines: the month's statement arrives, or, for
+/// hours on no lot (a single-lot market's old entries), the market's whole re-derivation.
+async fn arrived<C: ConnectionTrait>(
+    ctx: &Ctx,
+    conn: &C,
+    row: &hour_entry::Model,
+    today: NaiveDate,
+) -> AppResult<()> {
+    use super::deadlines::{Arrival, SubjectRef, statements_arrived, sync};
+    match (row.market_id, row.lot_id) {
+        (Some(market), Some(lot)) => {
+            let arrival = Arrival {
+                market,
+                lot,
+                month: row.period_start,
+                today,
+            };
+            statements_arrived(conn, ctx, &[arrival]).await?;
+        }
+        (Some(market), None) => sync(conn, ctx, SubjectRef::Market(market)).await?,
+        (None, _) => {}
+    }
+    Ok(())
 }
 
 /// The territory of each placement (through its market or chantier), in two queries.

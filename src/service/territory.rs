@@ -111,15 +111,21 @@ pub async fn today<C: sea_orm::ConnectionTrait>(
     conn: &C,
     territory_id: uuid::Uuid,
 ) -> AppResult<chrono::NaiveDate> {
-    let t = super::get::<territory::Entity, _>(conn, territory_id, "territoire").await?;
-    Ok(ctx.clock.today_in(time_zone(&t)))
+    Ok(ctx.clock.today_in(zone_of(ctx, conn, territory_id).await?))
 }
 
-/// The time zone of a territory, by id.
+/// The time zone of a territory, by id; read from the store once per process (zones never
+/// change), so a recording or a deadline's re-derivation does not fetch the territory again.
 pub async fn zone_of<C: sea_orm::ConnectionTrait>(
+    ctx: &Ctx,
     conn: &C,
     territory_id: uuid::Uuid,
 ) -> AppResult<Tz> {
+    if let Some(tz) = ctx.db.known_zone(territory_id) {
+        return Ok(tz);
+    }
     let t = super::get::<territory::Entity, _>(conn, territory_id, "territoire").await?;
-    Ok(time_zone(&t))
+    let tz = time_zone(&t);
+    ctx.db.remember_zone(territory_id, tz);
+    Ok(tz)
 }

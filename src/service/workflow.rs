@@ -136,6 +136,7 @@ pub async fn subject<C: ConnectionTrait>(
 
 /// The facts the guards of `s`'s moves read.
 pub async fn facts<C: ConnectionTrait>(
+    ctx: &Ctx,
     conn: &C,
     s: &Subject,
     today: NaiveDate,
@@ -221,7 +222,7 @@ pub async fn facts<C: ConnectionTrait>(
         }
         Machine::Commission => {
             let c = get::<commission::Entity, _>(conn, s.id, "commission").await?;
-            let tz = super::territory::zone_of(conn, c.territory_id).await?;
+            let tz = super::territory::zone_of(ctx, conn, c.territory_id).await?;
             f.meeting_day = Some(c.starts_at.with_timezone(&tz).date_naive());
             f.has_minutes = c.minutes.as_deref().is_some_and(|m| !m.trim().is_empty());
         }
@@ -289,7 +290,7 @@ pub async fn options(ctx: &Ctx, actor: &Actor, s: &Subject) -> AppResult<Vec<Tra
     }
     let conn = &ctx.db.conn;
     let today = super::territory::today(ctx, conn, s.territory).await?;
-    let f = facts(conn, s, today, Some("-".into())).await?;
+    let f = facts(ctx, conn, s, today, Some("-".into())).await?;
     Ok(workflow::moves(s.machine)
         .iter()
         .filter(|m| m.from == s.status)
@@ -329,7 +330,7 @@ pub async fn transition(ctx: &Ctx, actor: &Actor, input: TransitionInput) -> App
         return Err(AppError::Forbidden);
     }
     let today = super::territory::today(ctx, &txn.txn, s.territory).await?;
-    let f = facts(&txn.txn, &s, today, reason.clone()).await?;
+    let f = facts(ctx, &txn.txn, &s, today, reason.clone()).await?;
     let mv = workflow::check(s.machine, &s.status, &to, &f)?;
     apply(&txn.txn, ctx, &s, mv.to, mv.effects, today).await?;
     record_move(

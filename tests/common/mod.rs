@@ -4,8 +4,8 @@
 
 pub mod smtp;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_graphql::{Request, Variables};
 use chrono::{DateTime, Utc};
@@ -53,6 +53,8 @@ pub struct TestApp {
     pub schema: AppSchema,
     pub clock: Arc<ManualClock>,
     pub statements: Arc<AtomicUsize>,
+    /// The SQL of the statements counted since the last reset.
+    pub sql: Arc<Mutex<Vec<String>>>,
     pub url: String,
     pub pg_schema: Option<String>,
     _dir: Option<tempfile::TempDir>,
@@ -95,8 +97,13 @@ impl TestApp {
         db.migrate().await.expect("migrate");
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
-        db.conn.set_metric_callback(move |_| {
+        let sql = Arc::new(Mutex::new(Vec::new()));
+        let log = sql.clone();
+        db.conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::SeqCst);
+            log.lock()
+                .expect("sql log")
+                .push(info.statement.sql.clone());
         });
         let clock = Arc::new(ManualClock::new(NOW.parse::<DateTime<Utc>>().unwrap()));
         let ctx = Ctx {
@@ -109,6 +116,7 @@ impl TestApp {
             schema,
             clock,
             statements,
+            sql,
             url,
             pg_schema,
             _dir: dir,
@@ -227,6 +235,18 @@ impl TestApp {
 
     pub fn reset_statements(&self) {
         self.statements.store(0, Ordering::SeqCst);
+        self.sql.lock().expect("sql log").clear();
+    }
+
+    /// How many statements since the last reset read or wrote `table` (quoted name).
+    pub fn statements_on(&self, table: &str) -> usize {
+        let quoted = format!("\"{table}\"");
+        self.sql
+            .lock()
+            .expect("sql log")
+            .iter()
+            .filter(|s| s.contains(&quoted))
+            .count()
     }
 
     pub fn statements(&self) -> usize {

@@ -88,7 +88,7 @@ async fn plan_batch<C: ConnectionTrait>(
     let mut territories: HashMap<Uuid, Territory> = HashMap::new();
     for d in batch {
         if let std::collections::hash_map::Entry::Vacant(slot) = territories.entry(d.territory_id) {
-            let tz = crate::service::territory::zone_of(conn, d.territory_id).await?;
+            let tz = crate::service::territory::zone_of(ctx, conn, d.territory_id).await?;
             let params = set_at(
                 conn,
                 Place::territory(d.territory_id),

@@ -38,7 +38,7 @@ pub async fn window<C: ConnectionTrait>(
     territory: Uuid,
     dates: Dates,
 ) -> AppResult<Window> {
-    let tz = super::territory::zone_of(conn, territory).await?;
+    let tz = super::territory::zone_of(ctx, conn, territory).await?;
     let today = ctx.clock.today_in(tz);
     let as_at = dates.as_at.unwrap_or(today);
     if as_at > today {
