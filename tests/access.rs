@@ -593,7 +593,10 @@ async fn sessions_expire_and_revoke(app: &TestApp) {
     // 12 hours: valid one second before, refused at the second.
     app.clock
         .advance(chrono::Duration::hours(12) - chrono::Duration::seconds(1));
+    app.reset_statements();
     assert_eq!(auth(token.clone()).await.unwrap(), "fac@t.fr");
+    // Every request pays this: the credential with its account, then the account's territories.
+    assert_eq!(app.statements(), 2);
     app.clock.advance(chrono::Duration::seconds(1));
     assert_eq!(
         auth(token.clone()).await.unwrap_err().code(),

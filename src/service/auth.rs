@@ -315,17 +315,19 @@ fn invalid_token() -> AppError {
 pub async fn authenticate(ctx: &Ctx, bearer: &str) -> AppResult<Actor> {
     let hash = auth::secret_hash(bearer.trim());
     let conn = &ctx.db.conn;
-    let cred = credential::Entity::find()
+    // The credential and its account in one statement: every request pays for this.
+    let (cred, user) = credential::Entity::find()
+        .find_also_related(app_user::Entity)
         .filter(credential::Column::TokenHash.eq(&hash))
         .one(conn)
         .await?
-        .filter(|c| auth::same_hash(&c.token_hash, &hash))
+        .filter(|(c, _)| auth::same_hash(&c.token_hash, &hash))
         .ok_or_else(invalid_token)?;
     let now = ctx.clock.now();
     if cred.revoked_at.is_some() || cred.expires_at.is_some_and(|e| e <= now) {
         return Err(invalid_token());
     }
-    let user = get::<app_user::Entity, _>(conn, cred.user_id, "compte").await?;
+    let user = user.ok_or_else(invalid_token)?;
     if !user.active {
         return Err(invalid_token());
     }
