@@ -14,6 +14,7 @@ db_tests!(
     role_table_covers_every_operation,
     guessed_ids_answer_like_missing_ones,
     sessions_expire_and_revoke,
+    an_inactive_account_loses_its_tokens,
     api_keys_act_with_their_owner_role,
     login_is_throttled_without_telling_who_exists,
     identity_is_for_facilitators_and_employers_only,
@@ -987,4 +988,33 @@ async fn audit_trail_is_scoped(app: &TestApp) {
             .await
             .unwrap_err();
     assert!(err.to_string().contains("append-only"));
+}
+
+/// The bearer check reads the account with the credential: an account switched off refuses
+/// its live tokens at once, and switched on again accepts them.
+async fn an_inactive_account_loses_its_tokens(app: &TestApp) {
+    let w = app.world().await;
+    let u = users(app, &w).await;
+    let (actor, token) = signed_in(app, &u.facilitator).await;
+    let set_active = |on: bool| async move {
+        app.ctx
+            .db
+            .conn
+            .execute_unprepared(&format!(
+                "UPDATE app_user SET active = {on} WHERE email = 'fac@t.fr'"
+            ))
+            .await
+            .unwrap();
+    };
+    set_active(false).await;
+    let refused = passerelle::service::auth::authenticate(&app.ctx, &token)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "UNAUTHENTICATED");
+    set_active(true).await;
+    let again = passerelle::service::auth::authenticate(&app.ctx, &token)
+        .await
+        .map_err(|e| e.message())
+        .unwrap();
+    assert_eq!(again.user_id, actor.user_id);
 }

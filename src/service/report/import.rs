@@ -10,7 +10,8 @@ use entity::{
     chantier, hour_entry, hour_entry_review, hour_import, market, participant, placement,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QuerySelect, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -427,7 +428,8 @@ pub async fn import(
     }
 
     let checked = started.elapsed();
-    let now = ctx.clock.now();
+    // To the microsecond, as the store keeps it, whichever insert path writes it.
+    let now = chrono::SubsecRound::trunc_subsecs(ctx.clock.now(), 6);
     let import = hour_import::ActiveModel {
         id: Set(ctx.clock.new_id()),
         organization_id: Set(actor.organization_id),
@@ -444,37 +446,29 @@ pub async fn import(
     }
     .insert(conn)
     .await?;
-    let mut ids = Vec::with_capacity(new_rows.len());
-    for chunk in new_rows.chunks(INSERT_CHUNK) {
-        let models: Vec<hour_entry::ActiveModel> = chunk
-            .iter()
-            .map(|(line, p)| {
-                let id = ctx.clock.new_id();
-                ids.push(id);
-                hour_entry::ActiveModel {
-                    id: Set(id),
-                    placement_id: Set(p.id),
-                    market_id: Set(p.market_id),
-                    lot_id: Set(p.lot_id),
-                    modality: Set(p.modality.clone()),
-                    period_kind: Set(line.period.kind.as_str().to_string()),
-                    period_start: Set(line.period.start),
-                    period_end: Set(line.period.end),
-                    kind: Set(line.kind.as_str().to_string()),
-                    minutes: Set(line.minutes),
-                    source: Set(HourSource::Import.as_str().to_string()),
-                    corrects_id: Set(None),
-                    reason: Set(None),
-                    recorded_at: Set(now),
-                    recorded_by: Set(Some(actor.label.clone())),
-                    import_id: Set(Some(import.id)),
-                }
-            })
-            .collect();
-        hour_entry::Entity::insert_many(models)
-            .exec_without_returning(conn)
-            .await?;
-    }
+    let rows: Vec<hour_entry::Model> = new_rows
+        .iter()
+        .map(|(line, p)| hour_entry::Model {
+            id: ctx.clock.new_id(),
+            placement_id: p.id,
+            market_id: p.market_id,
+            lot_id: p.lot_id,
+            modality: p.modality.clone(),
+            period_kind: line.period.kind.as_str().to_string(),
+            period_start: line.period.start,
+            period_end: line.period.end,
+            kind: line.kind.as_str().to_string(),
+            minutes: line.minutes,
+            source: HourSource::Import.as_str().to_string(),
+            corrects_id: None,
+            reason: None,
+            recorded_at: now,
+            recorded_by: Some(actor.label.clone()),
+            import_id: Some(import.id),
+        })
+        .collect();
+    insert_entries(conn, &rows).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let territory = sites.values().next().map(|s| s.territory);
     audit::record(
         ctx,
@@ -533,6 +527,40 @@ pub async fn import(
         import,
         entries: ids,
     })
+}
+
+/// Rows per statement of PostgreSQL's bulk path (one JSON parameter each).
+const BULK_CHUNK: usize = 10_000;
+
+/// Inserts new ledger rows. On PostgreSQL, as one JSON document per 10 000 rows expanded by the
+/// server (`json_populate_recordset`): binding 16 parameters a row cost more than the insert
+/// itself (6.2 s for 100 000 rows, against 2.8 s for the server's own work of foreign keys and
+/// indexes). On SQLite, multi-row INSERTs of bound values, which are cheap there.
+async fn insert_entries<C: ConnectionTrait>(conn: &C, rows: &[hour_entry::Model]) -> AppResult<()> {
+    if conn.get_database_backend() == DatabaseBackend::Postgres {
+        for chunk in rows.chunks(BULK_CHUNK) {
+            let doc = serde_json::to_string(chunk)
+                .map_err(|e| AppError::Internal(format!("import rows: {e}")))?;
+            conn.execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "INSERT INTO hour_entry SELECT * FROM json_populate_recordset(NULL::hour_entry, $1::json)",
+                [doc.into()],
+            ))
+            .await?;
+        }
+        return Ok(());
+    }
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let models: Vec<hour_entry::ActiveModel> = chunk
+            .iter()
+            .cloned()
+            .map(hour_entry::ActiveModel::from)
+            .collect();
+        hour_entry::Entity::insert_many(models)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 fn refused(errors: Errors) -> AppError {
