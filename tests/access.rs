@@ -993,6 +993,7 @@ async fn audit_trail_is_scoped(app: &TestApp) {
 /// The bearer check reads the account with the credential: an account switched off refuses
 /// its live tokens at once, and switched on again accepts them.
 async fn an_inactive_account_loses_its_tokens(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
     let w = app.world().await;
     let u = users(app, &w).await;
     let (actor, token) = signed_in(app, &u.facilitator).await;

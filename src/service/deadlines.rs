@@ -289,26 +289,33 @@ pub async fn statements_arrived<C: ConnectionTrait>(
     let mut changed = 0;
     for (today, arrivals) in by_day {
         for chunk in arrivals.chunks(ARRIVAL_CHUNK) {
-            let mut markets: Vec<Uuid> = chunk.iter().map(|a| a.market).collect();
-            markets.sort();
-            markets.dedup();
-            let keys: Vec<String> = chunk
-                .iter()
-                .map(|a| statement_key(a.lot, a.month))
-                .collect();
-            let which = Condition::all()
-                .add(deadline::Column::SubjectId.is_in(markets))
-                .add(deadline::Column::Rule.eq(R::MonthlyStatement.as_str()))
-                .add(deadline::Column::Key.is_in(keys))
-                .add(
-                    Condition::any()
-                        .add(deadline::Column::Status.eq(DeadlineStatus::Open.as_str()))
-                        .add(
-                            Condition::all()
-                                .add(deadline::Column::Status.eq(DeadlineStatus::Met.as_str()))
-                                .add(deadline::Column::MetOn.gt(today)),
-                        ),
-                );
+            // Per market, its keys: exact probes of the (subject, rule, key) index. One
+            // `subject IN (…) AND key IN (…)` would probe every market with every key.
+            let mut keys: HashMap<Uuid, Vec<String>> = HashMap::new();
+            for a in chunk {
+                keys.entry(a.market)
+                    .or_default()
+                    .push(statement_key(a.lot, a.month));
+            }
+            let markets = keys
+                .into_iter()
+                .fold(Condition::any(), |any, (market, keys)| {
+                    any.add(
+                        Condition::all()
+                            .add(deadline::Column::SubjectId.eq(market))
+                            .add(deadline::Column::Rule.eq(R::MonthlyStatement.as_str()))
+                            .add(deadline::Column::Key.is_in(keys)),
+                    )
+                });
+            let which = Condition::all().add(markets).add(
+                Condition::any()
+                    .add(deadline::Column::Status.eq(DeadlineStatus::Open.as_str()))
+                    .add(
+                        Condition::all()
+                            .add(deadline::Column::Status.eq(DeadlineStatus::Met.as_str()))
+                            .add(deadline::Column::MetOn.gt(today)),
+                    ),
+            );
             changed += bump_where(
                 conn,
                 which,
