@@ -729,7 +729,8 @@ async fn ledger_size(app: &TestApp) -> i64 {
     app.count("hour_entry").await
 }
 
-async fn import_records_a_good_file_once(app: &TestApp) {
+/// The test world, the company's payroll account that uploads, and a second person on the lot.
+async fn importer(app: &TestApp) -> (World, Actor, String) {
     let w = app.world().await;
     let company = app
         .user("paie@btp.fr", Role::Company, Some(&w.company), &[])
@@ -738,6 +739,11 @@ async fn import_records_a_good_file_once(app: &TestApp) {
     let p2 = app
         .placement(&other, &w.market, &w.lot, &w.company, "DIRECT_HIRE")
         .await;
+    (w, company, p2)
+}
+
+async fn import_records_a_good_file_once(app: &TestApp) {
+    let (w, company, p2) = importer(app).await;
     let (r1, r2) = (
         reference(app, &w.placement).await,
         reference(app, &p2).await,
@@ -923,14 +929,7 @@ fn day(s: &str) -> chrono::NaiveDate {
 /// Cases: a month met before today stays; met after today (a clock that lagged) moves back to
 /// today; an open month is met today; a month without hours stays open.
 async fn new_hours_meet_statements_as_a_full_rederivation_would(app: &TestApp) {
-    let w = app.world().await;
-    let company = app
-        .user("paie@btp.fr", Role::Company, Some(&w.company), &[])
-        .await;
-    let other = app.participant(&w.territory, "Grondin").await;
-    let p2 = app
-        .placement(&other, &w.market, &w.lot, &w.company, "DIRECT_HIRE")
-        .await;
+    let (w, company, p2) = importer(app).await;
     // August arrived on 5 September; July "on 30 November" by a clock running ahead.
     app.clock.set(at("2026-09-05"));
     app.record_ok(&w.placement, "2026-08", "10").await;
