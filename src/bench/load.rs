@@ -593,6 +593,36 @@ pub async fn run(config: &Config, ctx: &Ctx, args: &BenchArgs) -> Result<String,
             rec.done
         )
     };
+    // The same mutations through the service in this process, on slots the HTTP run left: what
+    // HTTP and GraphQL add, and what the recording's own transaction costs.
+    let m = (slots.len() - n).min(n);
+    let actor = Arc::new(
+        crate::service::auth::authenticate(ctx, &token)
+            .await
+            .map_err(|e| e.message())?,
+    );
+    let service = {
+        let (ctx, slots, next) = (ctx.clone(), slots.clone(), next.clone());
+        drive(args.clients, Until::Count(m), move |_, _| {
+            let (ctx, actor) = (ctx.clone(), actor.clone());
+            let (p, d) = slots[next.fetch_add(1, Ordering::SeqCst)];
+            async move {
+                let input = crate::service::ledger::RecordHoursInput {
+                    placement_id: encode(Kind::Placement, p),
+                    month: None,
+                    day: Some(d),
+                    kind: crate::domain::HourKind::Work,
+                    hours: "7".into(),
+                    source: crate::domain::HourSource::CompanyDeclaration,
+                };
+                crate::service::ledger::record(&ctx, &actor, input)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.message())
+            }
+        })
+        .await
+    };
     let raw_rec = raw_inserts(ctx, args.clients, n).await?;
     let throughput = if rec.done == 0 {
         "n/a (nothing recorded)".to_string()
@@ -605,6 +635,9 @@ pub async fn run(config: &Config, ctx: &Ctx, args: &BenchArgs) -> Result<String,
     if let Some(e) = &rec.first_error {
         line(format!("  first error: {e}"));
     }
+    line(format!(
+        "  the same recording in process (service call, no HTTP or GraphQL; {m} more slots): {service}"
+    ));
     line(format!(
         "peak RSS of the server after the morning page and the mutations: {:.0} MB",
         server.peak_rss_mb().unwrap_or(0.0)
