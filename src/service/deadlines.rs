@@ -3,7 +3,7 @@
 //! `sync` asks the rules (domain::deadlines) what should exist now and reconciles the stored
 //! rows: new ones inserted, moved ones moved, met ones closed, unwanted open ones cancelled.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use async_graphql::{ID, InputObject};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -259,12 +259,12 @@ fn json(r: &[RecipientEntry]) -> String {
 
 /// Hours of a lot's month recorded today, in a territory where it is `today`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Arrival {
-    pub market: Uuid,
-    pub lot: Uuid,
+struct Arrival {
+    market: Uuid,
+    lot: Uuid,
     /// Any day of the month the hours are for.
-    pub month: NaiveDate,
-    pub today: NaiveDate,
+    month: NaiveDate,
+    today: NaiveDate,
 }
 
 /// What new hours change in their markets' deadlines, in one UPDATE per market instead of its
@@ -273,7 +273,7 @@ pub struct Arrival {
 /// deadlines read validated hours (changed by reviews, never by a recording) or the date
 /// (refreshed daily), and an arrival never makes a statement wanted or unwanted. Agrees with
 /// `sync` (tested: a full re-derivation after an import changes nothing).
-pub async fn statements_arrived<C: ConnectionTrait>(
+async fn statements_arrived<C: ConnectionTrait>(
     conn: &C,
     ctx: &Ctx,
     arrivals: &[Arrival],
@@ -315,6 +315,43 @@ pub async fn statements_arrived<C: ConnectionTrait>(
         .await?;
     }
     Ok(changed)
+}
+
+/// What newly recorded entries change in their markets' deadlines, `today` being each entry's
+/// territory's day: entries on a lot meet their month's statement (`statements_arrived`); hours
+/// on no lot (a single-lot market's old entries) re-derive their market. Returns how many
+/// markets were touched.
+pub async fn entries_recorded<'a, C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    entries: impl IntoIterator<Item = (&'a hour_entry::Model, NaiveDate)>,
+) -> AppResult<usize> {
+    let mut arrivals = HashSet::new();
+    let mut whole = BTreeSet::new();
+    for (e, today) in entries {
+        match (e.market_id, e.lot_id) {
+            (Some(market), Some(lot)) => {
+                arrivals.insert(Arrival {
+                    market,
+                    lot,
+                    month: e.period_start,
+                    today,
+                });
+            }
+            (Some(market), None) => {
+                whole.insert(market);
+            }
+            (None, _) => {}
+        }
+    }
+    let mut markets: HashSet<Uuid> = arrivals.iter().map(|a| a.market).collect();
+    markets.extend(whole.iter().copied());
+    let arrivals: Vec<Arrival> = arrivals.into_iter().collect();
+    statements_arrived(conn, ctx, &arrivals).await?;
+    for m in whole {
+        sync(conn, ctx, SubjectRef::Market(m)).await?;
+    }
+    Ok(markets.len())
 }
 
 /// The key of a lot's monthly statement deadline.

@@ -208,34 +208,9 @@ pub async fn record(
         Some(&audit::json(&row)),
     )
     .await?;
-    arrived(ctx, &txn.txn, &row, today).await?;
+    super::deadlines::entries_recorded(&txn.txn, ctx, [(&row, today)]).await?;
     txn.commit().await?;
     Ok(row)
-}
-
-/// What a new entry changes in its market's deadlines: the month's statement arrives, or, for
-/// hours on no lot (a single-lot market's old entries), the market's whole re-derivation.
-async fn arrived<C: ConnectionTrait>(
-    ctx: &Ctx,
-    conn: &C,
-    row: &hour_entry::Model,
-    today: NaiveDate,
-) -> AppResult<()> {
-    use super::deadlines::{Arrival, SubjectRef, statements_arrived, sync};
-    match (row.market_id, row.lot_id) {
-        (Some(market), Some(lot)) => {
-            let arrival = Arrival {
-                market,
-                lot,
-                month: row.period_start,
-                today,
-            };
-            statements_arrived(conn, ctx, &[arrival]).await?;
-        }
-        (Some(market), None) => sync(conn, ctx, SubjectRef::Market(market)).await?,
-        (None, _) => {}
-    }
-    Ok(())
 }
 
 /// The territory of each placement (through its market or chantier), in two queries.

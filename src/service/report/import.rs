@@ -23,7 +23,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult, LineError};
 use crate::ids::Kind;
-use crate::service::deadlines::{Arrival, SubjectRef, statements_arrived, sync};
+use crate::service::deadlines::entries_recorded;
 use crate::service::{Ctx, audit, scope};
 
 /// Most lines in one file.
@@ -483,41 +483,20 @@ pub async fn import(
     )
     .await?;
     let inserted = started.elapsed();
-    // The months' statements arrive; hours on no lot re-derive their market (see `arrived`).
-    let mut arrivals = HashSet::new();
-    let mut whole = HashSet::new();
-    for (line, p) in &new_rows {
-        match (p.market_id, p.lot_id) {
-            (Some(market), Some(lot)) => {
-                arrivals.insert(Arrival {
-                    market,
-                    lot,
-                    month: line.period.start,
-                    today: sites[&p.id].today,
-                });
-            }
-            (Some(market), None) => {
-                whole.insert(market);
-            }
-            (None, _) => {}
-        }
-    }
-    let markets: HashSet<Uuid> = arrivals
-        .iter()
-        .map(|a| a.market)
-        .chain(whole.iter().copied())
-        .collect();
-    let arrivals: Vec<Arrival> = arrivals.into_iter().collect();
-    statements_arrived(conn, ctx, &arrivals).await?;
-    for m in whole {
-        sync(conn, ctx, SubjectRef::Market(m)).await?;
-    }
+    let markets = entries_recorded(
+        conn,
+        ctx,
+        rows.iter()
+            .zip(&new_rows)
+            .map(|(row, (_, p))| (row, sites[&p.id].today)),
+    )
+    .await?;
     txn.commit().await?;
     // Where an import's time goes, for operators and the bench.
     tracing::info!(
         lines = lines.len(),
         recorded = ids.len(),
-        markets = markets.len(),
+        markets,
         checked_ms = checked.as_millis() as u64,
         inserted_ms = (inserted - checked).as_millis() as u64,
         deadlines_ms = (started.elapsed() - inserted).as_millis() as u64,
