@@ -411,12 +411,15 @@ fn uuids_in(s: &str) -> Vec<Uuid> {
     let mut i = 0;
     while i + 36 <= b.len() {
         let w = &b[i..i + 36];
-        if w[8] == b'-' && w[13] == b'-' && w[18] == b'-' && w[23] == b'-' {
-            if let Ok(u) = Uuid::parse_str(&s[i..i + 36]) {
-                out.push(u);
-                i += 36;
-                continue;
-            }
+        if w[8] == b'-'
+            && w[13] == b'-'
+            && w[18] == b'-'
+            && w[23] == b'-'
+            && let Ok(u) = Uuid::parse_str(&s[i..i + 36])
+        {
+            out.push(u);
+            i += 36;
+            continue;
         }
         i += 1;
     }
@@ -588,7 +591,7 @@ impl Schema {
 // ---------------------------------------------------------------------------------------------
 
 /// Page size: a page of fully expanded objects must stay under the complexity limit.
-const PAGE: usize = 20;
+const PAGE: usize = 50;
 /// Inline value objects (report lines, figures) nest at most this deep.
 const VALUE_DEPTH: usize = 6;
 
@@ -637,15 +640,19 @@ enum Job {
         ty: String,
         preds: Vec<Option<String>>,
     },
-    /// List one page of a connection field of the object at `path`.
-    Page {
-        path: Vec<Step>,
-        field: String,
-        args: Vec<String>,
-        node_ty: String,
-        after: Option<String>,
-        trace: Option<String>,
-    },
+    /// List one page of a connection field.
+    Page(PageJob),
+}
+
+/// One page of the connection `field(args)` of the object at `path` (the root when empty),
+/// of `node_ty` objects; `trace` is the facet of the token it replays, if any.
+struct PageJob {
+    path: Vec<Step>,
+    field: String,
+    args: Vec<String>,
+    node_ty: String,
+    after: Option<String>,
+    trace: Option<String>,
 }
 
 fn render(path: &[Step], leaf: &str) -> String {
@@ -685,6 +692,12 @@ struct Walker<'a> {
     tried: HashSet<String>,
     /// Expansions already queued (by their query), so one list is read once.
     jobs: HashSet<String>,
+    /// Node IDs `node(id:)` answered with an object.
+    opened: HashSet<String>,
+    /// `Type.field`s that answered a value, for the coverage summary.
+    covered: BTreeSet<String>,
+    /// Node objects met anywhere: ID → (type, `Type.field` where, path).
+    met: BTreeMap<String, (String, String, String)>,
     node_types: BTreeSet<String>,
     /// Trace tokens this account was given.
     tokens: Tokens,
@@ -777,8 +790,10 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// A few IDs of each kind from each territory, for optional filters.
+    /// A few IDs of each kind from each territory, for optional filters (one of each kind when
+    /// the filter takes any kind).
     fn sample_ids(&self, kinds: &[String]) -> Vec<String> {
+        let each = if kinds.len() > 1 { 1 } else { 2 };
         let mut out = Vec::new();
         for k in kinds {
             let mut per: HashMap<Option<usize>, usize> = HashMap::new();
@@ -786,7 +801,7 @@ impl<'a> Walker<'a> {
                 let t = ids::parse(id)
                     .and_then(|(_, u)| self.reg.territory_of.get(&u).copied().flatten());
                 let n = per.entry(t).or_default();
-                if *n < 2 {
+                if *n < each {
                     *n += 1;
                     out.push(id.clone());
                 }
@@ -899,7 +914,9 @@ impl<'a> Walker<'a> {
                         self.sample_ids(&kinds).iter().map(|x| quote(x)).collect()
                     }
                 }
-                (_, "ENUM") => self.schema.def(n).enums.clone(),
+                // A status widens what a list shows (met, cancelled deadlines…); other enums
+                // only narrow it.
+                (_, "ENUM") if i.name == "status" => self.schema.def(n).enums.clone(),
                 ("Int", _) if i.name == "dueWithinDays" => vec!["3650".into()],
                 ("Boolean", _) => vec!["true".into()],
                 _ => Vec::new(),
@@ -1067,6 +1084,18 @@ impl<'a> Walker<'a> {
                 .collect::<Vec<_>>()
                 .join(".");
             self.judge.visit(f, leaf, "", "", &label, trace);
+            cover(leaf, &mut self.covered);
+            if let [only] = path
+                && only.field == "node"
+                && let Some(id) = leaf["id"].as_str()
+            {
+                self.opened.insert(id.to_string());
+            }
+            let at = match path {
+                [before @ .., last] => format!("{}.{}", self.type_after(before), last.field),
+                [] => String::new(),
+            };
+            self.meet(leaf, &at, &label);
             let source = leaf_path.first().map(Step::head).unwrap_or_default();
             tokens_in(leaf, &source, &mut self.tokens);
             if ty.is_empty() {
@@ -1079,6 +1108,48 @@ impl<'a> Walker<'a> {
                 self.connections(&ty, id, &leaf_path);
             }
             self.discover(leaf, &ty, &leaf_path);
+        }
+    }
+
+    /// Notes every Node object in a response, with where it sits.
+    fn meet(&mut self, v: &Value, at: &str, path: &str) {
+        match v {
+            Value::Object(m) => {
+                let t = m
+                    .get("__typename")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if self.node_types.contains(t)
+                    && let Some(Value::String(id)) = m.get("id")
+                {
+                    self.met
+                        .entry(id.clone())
+                        .or_insert_with(|| (t.to_string(), at.to_string(), path.to_string()));
+                }
+                for (k, child) in m {
+                    let name = k.split("__").next().unwrap_or(k);
+                    if k != "__typename" {
+                        self.meet(child, &format!("{t}.{name}"), &format!("{path}.{k}"));
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| self.meet(x, at, path)),
+            _ => {}
+        }
+    }
+
+    /// Every object the API returns, at any depth, is one `node(id:)` gives the caller: one
+    /// scope everywhere. (Territories are public metadata: `node` gives them all.)
+    fn scope_check(&self, f: &mut Findings) {
+        for (id, (t, at, path)) in &self.met {
+            if !self.opened.contains(id) {
+                f.leak(
+                    self.who,
+                    at,
+                    &format!("a {t} that node(id:) does not give it (loaded outside its scope)"),
+                    format!("{path} = {t} {id}"),
+                );
+            }
         }
     }
 
@@ -1113,14 +1184,14 @@ impl<'a> Walker<'a> {
                 .listed
                 .insert((ty.to_string(), id.to_string(), field.clone()))
             {
-                self.queue.push_back(Job::Page {
+                self.queue.push_back(Job::Page(PageJob {
                     path: path.to_vec(),
                     field,
                     args: Vec::new(),
                     node_ty,
                     after: None,
                     trace: None,
-                });
+                }));
             }
         }
     }
@@ -1227,15 +1298,11 @@ impl<'a> Walker<'a> {
         });
     }
 
-    /// Whether some error sits below the objects at the end of `path` (so a non-null field's
-    /// refusal may have wiped out their other fields).
-    fn inner_errors(&self, resp: &Value, path: &[Step]) -> bool {
-        let mut depth = 0;
+    /// The type of the objects at the end of `path`.
+    fn type_after(&self, path: &[Step]) -> String {
         let mut ty = self.schema.query.clone();
         for st in path {
             let fd = self.schema.field(&ty, &st.field);
-            let list = fd.is_some_and(|f| f.ty.is_list());
-            depth += st.segments(list);
             ty = st
                 .on
                 .clone()
@@ -1254,6 +1321,20 @@ impl<'a> Walker<'a> {
                     })
                     .unwrap_or_default();
             }
+        }
+        ty
+    }
+
+    /// Whether some error sits below the objects at the end of `path` (so a non-null field's
+    /// refusal may have wiped out their other fields).
+    fn inner_errors(&self, resp: &Value, path: &[Step]) -> bool {
+        let mut depth = 0;
+        for (i, st) in path.iter().enumerate() {
+            let list = self
+                .schema
+                .field(&self.type_after(&path[..i]), &st.field)
+                .is_some_and(|f| f.ty.is_list());
+            depth += st.segments(list);
         }
         resp["errors"]
             .as_array()
@@ -1290,32 +1371,31 @@ impl<'a> Walker<'a> {
             self.absorb(f, &resp, &path, &preds, None);
             if self.inner_errors(&resp, &path) && preds.len() > 1 {
                 // And, on a page, each element alone.
-                for ix in 0..preds.len() {
+                for pred in &preds {
                     let mut p = path.clone();
                     let last = p.last_mut().unwrap();
                     last.args
                         .retain(|a| !a.starts_with("first:") && !a.starts_with("after:"));
                     last.args.push("first: 1".into());
-                    if let Some(c) = &preds[ix] {
+                    if let Some(c) = pred {
                         last.args.push(format!("after: {}", quote(c)));
                     }
                     let resp = self.run(f, &render(&p, &sel)).await;
-                    self.absorb(f, &resp, &p, &[preds[ix].clone()], None);
+                    self.absorb(f, &resp, &p, std::slice::from_ref(pred), None);
                 }
             }
         }
     }
 
-    async fn page(
-        &mut self,
-        f: &mut Findings,
-        path: Vec<Step>,
-        field: String,
-        args: Vec<String>,
-        node_ty: String,
-        after: Option<String>,
-        trace: Option<String>,
-    ) {
+    async fn page(&mut self, f: &mut Findings, job: PageJob) {
+        let PageJob {
+            path,
+            field,
+            args,
+            node_ty,
+            after,
+            trace,
+        } = job;
         let mut page_args = args.clone();
         page_args.push(format!("first: {PAGE}"));
         if let Some(a) = &after {
@@ -1329,7 +1409,7 @@ impl<'a> Walker<'a> {
         };
         let step = Step::plain(&field, page_args.clone());
         let sel = format!(
-            "__typename {} {{ __typename pageInfo {{ hasNextPage endCursor }} edges {{ __typename cursor node {{ {node_sel} }} }} }}",
+            "__typename {} {{ __typename pageInfo {{ __typename hasNextPage hasPreviousPage startCursor endCursor }} edges {{ __typename cursor node {{ {node_sel} }} }} nodes {{ {node_sel} }} }}",
             step.head()
         );
         let resp = self.run(f, &render(&path, &sel)).await;
@@ -1360,6 +1440,11 @@ impl<'a> Walker<'a> {
                 .to_string();
             self.judge
                 .visit(f, conn, &parent_ty, &field, &label, trace.as_deref());
+            self.covered.insert(format!("{parent_ty}.{field}"));
+            cover(conn, &mut self.covered);
+            for e in conn["edges"].as_array().into_iter().flatten() {
+                self.meet(&e["node"], &format!("{parent_ty}.{field}"), &label);
+            }
             tokens_in(conn, &step.head(), &mut self.tokens);
             self.note_ids(conn);
             let edges = conn["edges"].as_array().cloned().unwrap_or_default();
@@ -1391,14 +1476,14 @@ impl<'a> Walker<'a> {
             if conn["pageInfo"]["hasNextPage"] == true
                 && let Some(end) = conn["pageInfo"]["endCursor"].as_str()
             {
-                self.queue.push_back(Job::Page {
+                self.queue.push_back(Job::Page(PageJob {
                     path: parent_path,
                     field: field.clone(),
                     args: args.clone(),
                     node_ty: node_ty.clone(),
                     after: Some(end.to_string()),
                     trace: trace.clone(),
-                });
+                }));
             }
         }
     }
@@ -1407,14 +1492,7 @@ impl<'a> Walker<'a> {
         while let Some(job) = self.queue.pop_front() {
             match job {
                 Job::Expand { path, ty, preds } => self.expand(f, path, ty, preds).await,
-                Job::Page {
-                    path,
-                    field,
-                    args,
-                    node_ty,
-                    after,
-                    trace,
-                } => self.page(f, path, field, args, node_ty, after, trace).await,
+                Job::Page(job) => self.page(f, job).await,
             }
         }
     }
@@ -1461,14 +1539,14 @@ impl<'a> Walker<'a> {
                         .ty
                         .named()
                         .to_string();
-                    self.queue.push_back(Job::Page {
+                    self.queue.push_back(Job::Page(PageJob {
                         path: Vec::new(),
                         field: field.name.clone(),
                         args,
                         node_ty: node,
                         after: None,
                         trace: None,
-                    });
+                    }));
                 } else if self.schema.is_leaf(&named) {
                     let q = format!("query {{ {} }}", Step::plain(&field.name, args).head());
                     let resp = self.run(f, &q).await;
@@ -1500,6 +1578,7 @@ impl<'a> Walker<'a> {
             }
         }
         self.drain(f).await;
+        self.scope_check(f);
     }
 
     /// Phase 2: the trace tokens any account was given, replayed by this account.
@@ -1529,17 +1608,69 @@ impl<'a> Walker<'a> {
             .named()
             .to_string();
         for (token, facet) in replayed(pool, &self.tokens) {
-            self.queue.push_back(Job::Page {
+            self.queue.push_back(Job::Page(PageJob {
                 path: Vec::new(),
                 field: field.name.clone(),
                 args: vec![format!("trace: {}", quote(&token))],
                 node_ty: node.clone(),
                 after: None,
                 trace: facet,
-            });
+            }));
         }
         self.drain(f).await;
     }
+}
+
+/// Notes the `Type.field`s of a response that hold a value.
+fn cover(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            let t = m
+                .get("__typename")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            for (k, child) in m {
+                if !child.is_null() && k != "__typename" {
+                    out.insert(format!("{t}.{}", k.split("__").next().unwrap_or(k)));
+                }
+                cover(child, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| cover(x, out)),
+        _ => {}
+    }
+}
+
+/// Fields of the types reachable from the query root that no account was ever given a value
+/// of (what the world does not exercise).
+fn uncovered(schema: &Schema, covered: &BTreeSet<String>) -> Vec<String> {
+    let mut reach = BTreeSet::new();
+    let mut todo = vec![schema.query.clone()];
+    while let Some(t) = todo.pop() {
+        if !reach.insert(t.clone()) {
+            continue;
+        }
+        let def = schema.def(&t);
+        todo.extend(def.possible.iter().cloned());
+        for f in &def.fields {
+            let n = f.ty.named();
+            if !schema.is_leaf(n) {
+                todo.push(n.to_string());
+            }
+        }
+    }
+    reach
+        .iter()
+        .filter(|t| !t.starts_with("__") && **t != schema.query && schema.def(t).kind == "OBJECT")
+        .flat_map(|t| {
+            schema
+                .def(t)
+                .fields
+                .iter()
+                .map(move |f| format!("{t}.{}", f.name))
+        })
+        .filter(|tf| !covered.contains(tf))
+        .collect()
 }
 
 /// Trace tokens: the facet of the line each came from (`None`: a figure that singles out no
@@ -1575,15 +1706,17 @@ fn tokens_in(v: &Value, source: &str, out: &mut Tokens) {
     }
 }
 
-/// The tokens an account replays: its own, every one behind a figure that singles out people,
-/// and two plain figures of each report (a report's figures share its subject, which is what
-/// decides who may trace them).
+/// The tokens an account replays: every one it was given (each band of people can differ:
+/// its own employees or others), and of other accounts' reports two of each facet family per
+/// report (a token names its report's subject and facets, which decide who may trace it).
 fn replayed(pool: &Tokens, own: &Tokens) -> Vec<(String, Option<String>)> {
-    let mut per_report: HashMap<&str, usize> = HashMap::new();
+    let mut per_family: HashMap<(&str, Option<&str>), usize> = HashMap::new();
     pool.iter()
         .filter(|(tok, (facet, source))| {
-            own.contains_key(*tok) || facet.is_some() || {
-                let n = per_report.entry(source.as_str()).or_default();
+            own.contains_key(*tok) || {
+                let n = per_family
+                    .entry((source.as_str(), facet.as_deref()))
+                    .or_default();
                 *n += 1;
                 *n <= 2
             }
@@ -1621,6 +1754,9 @@ async fn every_field_at_every_depth_stays_in_scope(app: &TestApp) {
             listed: HashSet::new(),
             tried: HashSet::new(),
             jobs: HashSet::new(),
+            opened: HashSet::new(),
+            covered: BTreeSet::new(),
+            met: BTreeMap::new(),
             node_types: schema.node_types(),
             tokens: BTreeMap::new(),
             queries: 0,
@@ -1629,7 +1765,7 @@ async fn every_field_at_every_depth_stays_in_scope(app: &TestApp) {
     }
     let mut findings = Findings::default();
     let phase = |walkers: Vec<Walker<'static>>, pool: Option<std::sync::Arc<Tokens>>| {
-        let tasks: Vec<_> = walkers
+        walkers
             .into_iter()
             .map(|mut w| {
                 let pool = pool.clone();
@@ -1643,8 +1779,7 @@ async fn every_field_at_every_depth_stays_in_scope(app: &TestApp) {
                     (w, f, t0.elapsed())
                 })
             })
-            .collect();
-        tasks
+            .collect::<Vec<_>>()
     };
     let mut stats: Vec<(String, usize, usize, usize, std::time::Duration)> = Vec::new();
     let mut walked = Vec::new();
@@ -1680,6 +1815,13 @@ async fn every_field_at_every_depth_stays_in_scope(app: &TestApp) {
         findings.merge(f);
         done.push(w);
     }
+    let sizes: Vec<String> = cast
+        .registry
+        .ids
+        .iter()
+        .map(|(k, v)| format!("{} {k}", v.len()))
+        .collect();
+    println!("world: {}", sizes.join(", "));
     println!(
         "world built in {built:.1?}; walked in {:.1?}; {pool_len} trace tokens ({facets} single out people) replayed in {:.1?}",
         walk_done - built,
@@ -1701,6 +1843,15 @@ async fn every_field_at_every_depth_stays_in_scope(app: &TestApp) {
     for (who, q, seen, tokens, took) in &stats {
         println!("{who:>20}: {q:>6} queries, {seen:>4} objects, {tokens:>4} tokens, {took:.1?}");
     }
+    let covered: BTreeSet<String> = done
+        .iter()
+        .flat_map(|w| w.covered.iter().cloned())
+        .collect();
+    let gaps = uncovered(done[0].schema, &covered);
+    println!(
+        "{} Type.fields answered a value; never answered by anyone: {gaps:?}",
+        covered.len()
+    );
     report(&findings);
     assert!(
         findings.leaks.is_empty(),

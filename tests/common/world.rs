@@ -158,13 +158,10 @@ const CONVENTION: &str =
 const COMMISSION: &str = "mutation($i: PlanCommissionInput!) { planCommission(input: $i) { id } }";
 
 pub async fn build(app: &TestApp) -> Cast {
-    let admin_actor = app
-        .user("admin@walker.example", Role::Admin, None, &[])
+    // The first administrator comes from the command line (`create-admin`), as in production.
+    app.user("admin@walker.example", Role::Admin, None, &[])
         .await;
-    let admin_actor = {
-        let _ = admin_actor;
-        sign_in(app, "admin@walker.example").await
-    };
+    let admin_actor = sign_in(app, "admin@walker.example").await;
     let admin = Account {
         label: "admin".into(),
         role: Role::Admin,
@@ -192,15 +189,25 @@ pub async fn build(app: &TestApp) -> Cast {
     for (t, (fac, territory, list)) in commissions.into_iter().enumerate() {
         let mark = marker(t);
         for c in list {
-            ok_as(
-                app,
-                &fac,
-                "mutation($i: RecordDecisionInput!) { recordDecision(input: $i) { id } }",
-                json!({"i": {"commissionId": c, "subject": format!("Recrutement {mark}"),
+            let decision = id_at(
+                &ok_as(
+                    app,
+                    &fac,
+                    "mutation($i: RecordDecisionInput!) { recordDecision(input: $i) { id } }",
+                    json!({"i": {"commissionId": c, "subject": format!("Recrutement {mark}"),
                     "outcome": format!("Deux candidats retenus {mark}"),
                     "ownerName": format!("Responsable {mark}"),
                     "ownerEmail": format!("responsable@decision-t{}.bidule.example", t + 1),
                     "dueOn": "2027-01-15"}}),
+                )
+                .await,
+                &["recordDecision", "id"],
+            );
+            ok_as(
+                app,
+                &fac,
+                "mutation($d: ID!) { completeDecision(decisionId: $d) { id } }",
+                json!({"d": decision}),
             )
             .await;
             ok_as(
@@ -385,7 +392,8 @@ async fn territory(
             s.txt("Réhabilitation"),
             "EXECUTION_CONDITION",
             json!([
-                {"number": 1, "title": s.txt("Gros œuvre"), "awardeeId": company},
+                {"number": 1, "title": s.txt("Gros œuvre"), "awardeeId": company,
+                 "amountCents": 60_000_000i64, "targetHours": "500"},
                 {"number": 2, "title": s.txt("Peinture"), "awardeeId": host},
                 {"number": 3, "title": s.txt("Espaces verts"), "awardeeId": company},
             ]),
@@ -442,7 +450,8 @@ async fn territory(
             json!({"i": {"territoryId": territory, "title": s.txt("Chantier des jardins"), "kind": "ACI",
                 "carrierId": aci, "ownerId": buyer, "operationId": operation, "marketId": m2_id,
                 "place": s.txt("Quartier"), "startDate": "2025-01-01", "endDate": "2027-12-31",
-                "capacity": 12, "activities": s.txt("Maraîchage et espaces verts")}}),
+                "capacity": 12, "activities": s.txt("Maraîchage et espaces verts"),
+                "commercialDerogation": s.txt("Arrêté préfectoral")}}),
         )
         .await,
         &["createChantier", "id"],
@@ -452,7 +461,8 @@ async fn territory(
         &aci_u,
         "mutation($i: AddSupervisorInput!) { addChantierSupervisor(input: $i) { id } }",
         json!({"i": {"chantierId": chantier, "name": s.txt("Encadrant"), "organizationId": aci,
-            "technicalHours": "1200", "socioProfessionalHours": "300", "theoryTrainingHours": "80"}}),
+            "technicalHours": "1200", "socioProfessionalHours": "300", "theoryTrainingHours": "80",
+            "endDate": "2027-12-31"}}),
     )
     .await;
     ok_as(
@@ -474,11 +484,30 @@ async fn territory(
             "purpose": "ACCOMPANIMENT", "year": 2026, "amountCents": 1_500_000}}),
     )
     .await;
+    let line = id_at(
+        &ok_as(
+            app,
+            &fac,
+            "mutation($i: AddFundingLineInput!) { addFundingLine(input: $i) { id } }",
+            json!({"i": {"chantierId": chantier, "funderId": funder, "funderCategory": "STATE",
+                "purpose": "EQUIPMENT", "year": 2026, "amountCents": 100_000}}),
+        )
+        .await,
+        &["addFundingLine", "id"],
+    );
+    ok_as(
+        app,
+        &fac,
+        "mutation($l: ID!, $r: String!) { cancelFundingLine(fundingLineId: $l, reason: $r) { id } }",
+        json!({"l": line, "r": s.txt("Doublon")}),
+    )
+    .await;
     ok_as(
         app,
         &aci_u,
         "mutation($i: EvaluationNotesInput!) { setChantierEvaluationNotes(input: $i) { id } }",
         json!({"i": {"chantierId": chantier, "qualitativeNotes": s.txt("Bonne dynamique"),
+            "coordination": s.txt("Coordination"),
             "objectives": s.txt("Objectifs"), "economicPartners": s.txt("Partenaires")}}),
     )
     .await;
@@ -512,8 +541,7 @@ async fn territory(
     }
     let p = |k: usize| people[k - 1].clone();
 
-    // P3's IAE eligibility (a prescriber's diagnostic, which opens a PASS IAE), for a CDDI on the
-    // chantier;
+    // P3's IAE eligibility (a prescriber's diagnostic) and PASS IAE, for a CDDI on the chantier;
     // P8's clause eligibility, checked by the facilitator.
     ok_as(
         app,
@@ -523,6 +551,16 @@ async fn territory(
             "structureKind": "ACI", "checkedOn": "2025-02-15",
             "proofs": [{"criterion": "VERY_LONG_TERM_UNEMPLOYED", "proofKind": "JOBSEEKER_CERTIFICATE",
                         "proofDate": "2025-02-01", "reference": s.txt("Attestation")}]}}),
+    )
+    .await;
+    // A made-up PASS number is the ID's first 12 hex digits, i.e. its millisecond: two passes
+    // issued in the same millisecond (here, by the frozen test clock) would collide; the number
+    // the Plateforme de l'inclusion gives is passed instead.
+    ok_as(
+        app,
+        &fac,
+        "mutation($i: IssuePassInput!) { issuePassIae(input: $i) { id } }",
+        json!({"i": {"participantId": p(3), "startDate": "2025-03-01", "number": format!("PASS-{tag}-P3")}}),
     )
     .await;
     ok_as(
@@ -653,13 +691,27 @@ async fn territory(
     .await
     .map_err(|e| e.message())
     .expect("import");
-    ok_as(
-        app,
-        &company_u,
-        "mutation($l: String!) { createApiKey(label: $l) { secret } }",
-        json!({"l": s.txt("Export paie")}),
-    )
-    .await;
+    for label in ["Export paie", "Ancien export"] {
+        let key = id_at(
+            &ok_as(
+                app,
+                &company_u,
+                "mutation($l: String!) { createApiKey(label: $l) { key { id } } }",
+                json!({"l": s.txt(label)}),
+            )
+            .await,
+            &["createApiKey", "key", "id"],
+        );
+        if label == "Ancien export" {
+            ok_as(
+                app,
+                &company_u,
+                "mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
+                json!({"id": key}),
+            )
+            .await;
+        }
+    }
 
     // P3's immersion at the bakery, recorded by the ACI; P4's exit (an OTHER_POSITIVE with its
     // justification) and the situation a year later.
@@ -740,6 +792,20 @@ async fn territory(
         json!({"operationId": operation}),
         json!([{"organizationId": buyer, "role": "SIGNATORY"}, {"organizationId": company, "role": "PARTNER"},
                {"organizationId": prescriber, "role": "PARTNER"}]),
+    )
+    .await;
+    let partnership = convention(
+        "PARTNERSHIP",
+        "PART2",
+        json!({"operationId": operation}),
+        json!([{"organizationId": buyer, "role": "SIGNATORY"}]),
+    )
+    .await;
+    convention(
+        "PARTNERSHIP",
+        "PART3",
+        json!({"operationId": operation, "renewsId": partnership}),
+        json!([{"organizationId": company, "role": "PARTNER"}]),
     )
     .await;
     for to in ["SUBMITTED", "SIGNED", "ACTIVE"] {
