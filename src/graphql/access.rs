@@ -293,7 +293,6 @@ pub const FIELD_RULES: &[(&str, &str, FieldAccess)] = &[
     ("Placement", "exit", Identity),
     ("Placement", "followUp", Identity),
     ("Placement", "hourEntries", Open),
-    ("Placement", "workflow", Open),
     ("Organization", "id", Open),
     ("Organization", "name", Open),
     ("Organization", "kind", Open),
@@ -500,5 +499,60 @@ async fn guarded(
             Err(server)
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    use super::*;
+
+    /// A type named like a sensitive one, whose `sex` forgets its rule and whose
+    /// `educationLevel` applies it to the wrong kind of subject.
+    struct Participant;
+
+    #[Object]
+    impl Participant {
+        async fn id(&self) -> &str {
+            "p"
+        }
+        async fn sex(&self) -> Option<&str> {
+            Some("FEMALE")
+        }
+        async fn education_level(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+            guard(ctx, Subject::Caller).await?;
+            Ok(Some("LEVEL_3"))
+        }
+    }
+
+    struct Query;
+
+    #[Object(name = "QueryRoot")]
+    impl Query {
+        async fn node(&self) -> Participant {
+            Participant
+        }
+    }
+
+    #[tokio::test]
+    async fn a_field_that_skips_its_rule_answers_nothing() {
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .extension(AccessControl)
+            .finish();
+        let req = async_graphql::Request::new("{ node { id sex educationLevel } }")
+            .data(Caller(Some(Actor::system())))
+            .data(Guarded::default());
+        let resp = serde_json::to_value(schema.execute(req).await).unwrap();
+        assert_eq!(resp["data"]["node"]["id"], "p", "{resp}");
+        assert!(resp["data"]["node"]["sex"].is_null(), "{resp}");
+        assert!(resp["data"]["node"]["educationLevel"].is_null(), "{resp}");
+        let codes: Vec<&str> = resp["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["extensions"]["code"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["FORBIDDEN", "FORBIDDEN"], "{resp}");
     }
 }
