@@ -4,14 +4,14 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::NaiveDate;
 use entity::{
     budget_line, chantier, chantier_budget, chantier_supervisor, funding_line, market, operation,
-    organization, territory,
+    organization,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::access::actor;
 use super::connection::{self, Conn, app};
 use super::ledger::{Placement, list_placements};
-use super::loaders::{one, opt};
+use super::loaders::{one, opt, territory_of};
 use super::market::{Market, hours};
 use super::party::{Operation, Organization, Territory};
 use crate::domain::{
@@ -43,21 +43,19 @@ impl Chantier {
         ChantierStatus::from_db(&self.0.status)
     }
     async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
-        Ok(Territory(
-            one::<territory::Entity>(ctx, self.0.territory_id).await?,
-        ))
+        Ok(Territory(territory_of(ctx, self.0.territory_id).await?))
     }
     /// Structure porteuse.
-    async fn carrier(&self, ctx: &Context<'_>) -> Result<Organization> {
-        Ok(Organization(
-            one::<organization::Entity>(ctx, self.0.carrier_id).await?,
-        ))
+    async fn carrier(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        Ok(one::<organization::Entity>(ctx, self.0.carrier_id)
+            .await?
+            .map(Organization))
     }
     /// Maître d'ouvrage.
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Organization> {
-        Ok(Organization(
-            one::<organization::Entity>(ctx, self.0.owner_id).await?,
-        ))
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        Ok(one::<organization::Entity>(ctx, self.0.owner_id)
+            .await?
+            .map(Organization))
     }
     async fn operation(&self, ctx: &Context<'_>) -> Result<Option<Operation>> {
         Ok(opt::<operation::Entity>(ctx, self.0.operation_id)

@@ -7,7 +7,7 @@ use entity::{chantier, hour_entry, lot, market, organization, participant, place
 use super::chantier::Chantier;
 use super::path::{ExitRecord, Immersion};
 
-use super::access::actor;
+use super::access::{Subject, actor, guard};
 use super::connection::{self, Conn, app};
 use super::loaders::{CorrectionsOf, ExitOf, ImmersionsOf, ReviewOf, loader, one, opt};
 use super::market::{Lot, Market, hours};
@@ -35,10 +35,10 @@ impl Placement {
     async fn reference(&self) -> &str {
         &self.0.reference
     }
-    async fn participant(&self, ctx: &Context<'_>) -> Result<Participant> {
-        Ok(Participant(
-            one::<participant::Entity>(ctx, self.0.participant_id).await?,
-        ))
+    async fn participant(&self, ctx: &Context<'_>) -> Result<Option<Participant>> {
+        Ok(one::<participant::Entity>(ctx, self.0.participant_id)
+            .await?
+            .map(Participant))
     }
     /// The market worked on (none for a chantier without a market).
     async fn market(&self, ctx: &Context<'_>) -> Result<Option<Market>> {
@@ -52,10 +52,10 @@ impl Placement {
     async fn modality(&self) -> Modality {
         Modality::from_db(&self.0.modality)
     }
-    async fn employer(&self, ctx: &Context<'_>) -> Result<Organization> {
-        Ok(Organization(
-            one::<organization::Entity>(ctx, self.0.employer_id).await?,
-        ))
+    async fn employer(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        Ok(one::<organization::Entity>(ctx, self.0.employer_id)
+            .await?
+            .map(Organization))
     }
     async fn contract_type(&self) -> ContractType {
         ContractType::from_db(&self.0.contract_type)
@@ -78,28 +78,34 @@ impl Placement {
             .map(Chantier))
     }
     /// Why a CDDI runs beyond its usual cap.
-    async fn derogation(&self) -> Option<CddiDerogation> {
-        self.0.derogation.as_deref().and_then(CddiDerogation::parse)
+    async fn derogation(&self, ctx: &Context<'_>) -> Result<Option<CddiDerogation>> {
+        self.person(ctx).await?;
+        Ok(self.0.derogation.as_deref().and_then(CddiDerogation::parse))
     }
-    async fn training_end_date(&self) -> Option<NaiveDate> {
-        self.0.training_end_date
+    async fn training_end_date(&self, ctx: &Context<'_>) -> Result<Option<NaiveDate>> {
+        self.person(ctx).await?;
+        Ok(self.0.training_end_date)
     }
     /// Immersions (PMSMP) during the contract.
-    async fn immersions(&self, ctx: &Context<'_>) -> Result<Vec<Immersion>> {
+    async fn immersions(&self, ctx: &Context<'_>) -> Result<Option<Vec<Immersion>>> {
+        self.person(ctx).await?;
         let rows = loader(ctx).load_one(ImmersionsOf(self.0.id)).await?;
-        Ok(rows
-            .unwrap_or_default()
-            .into_iter()
-            .map(Immersion)
-            .collect())
+        Ok(Some(
+            rows.unwrap_or_default()
+                .into_iter()
+                .map(Immersion)
+                .collect(),
+        ))
     }
     /// How the placement ended.
     async fn exit(&self, ctx: &Context<'_>) -> Result<Option<ExitRecord>> {
+        self.person(ctx).await?;
         let found = loader(ctx).load_one(ExitOf(self.0.id)).await?;
         Ok(found.and_then(|(e, _)| e).map(ExitRecord::of_exit))
     }
     /// The situation a year after the exit.
     async fn follow_up(&self, ctx: &Context<'_>) -> Result<Option<ExitRecord>> {
+        self.person(ctx).await?;
         let found = loader(ctx).load_one(ExitOf(self.0.id)).await?;
         Ok(found.and_then(|(_, f)| f).map(ExitRecord::of_follow_up))
     }
@@ -118,6 +124,13 @@ impl Placement {
     }
 }
 
+impl Placement {
+    /// The field rule applied to the placement's person (derogation, path, exit).
+    async fn person(&self, ctx: &Context<'_>) -> Result<()> {
+        guard(ctx, Subject::Person(self.0.participant_id)).await
+    }
+}
+
 /// One line of the hours ledger. Never changed: a correction is a new entry pointing here.
 pub struct HourEntry(pub hour_entry::Model);
 
@@ -126,10 +139,10 @@ impl HourEntry {
     pub async fn id(&self) -> ID {
         ids::encode(Kind::HourEntry, self.0.id)
     }
-    async fn placement(&self, ctx: &Context<'_>) -> Result<Placement> {
-        Ok(Placement(
-            one::<placement::Entity>(ctx, self.0.placement_id).await?,
-        ))
+    async fn placement(&self, ctx: &Context<'_>) -> Result<Option<Placement>> {
+        Ok(one::<placement::Entity>(ctx, self.0.placement_id)
+            .await?
+            .map(Placement))
     }
     async fn period_kind(&self) -> PeriodKind {
         PeriodKind::from_db(&self.0.period_kind)

@@ -7,13 +7,16 @@ use std::marker::PhantomData;
 
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ErrorExtensions};
-use entity::{exit_follow_up, hour_entry, hour_entry_review, immersion, lot, placement_exit};
-use sea_orm::{ColumnTrait, EntityTrait, Iterable, PrimaryKeyToColumn, QueryFilter, QueryOrder};
+use entity::{
+    exit_follow_up, hour_entry, hour_entry_review, immersion, lot, placement_exit, territory,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::domain::auth::Actor;
 use crate::error::AppError;
 use crate::service::Ctx;
+use crate::service::scope::Scoped;
 use crate::service::stats::{self, Scope, Totals};
 
 pub struct AppLoader {
@@ -55,7 +58,8 @@ has_id!(
     placement,
     hour_entry,
     chantier,
-    convention
+    convention,
+    commission
 );
 
 /// A row of entity `E` by primary key.
@@ -88,21 +92,24 @@ fn err(e: impl Into<AppError>) -> async_graphql::Error {
     e.into().extend()
 }
 
+/// Rows by primary key, in the caller's scope: a key out of scope is absent, like a missing row.
+/// This is the only way the API loads a related object.
 impl<E> Loader<ById<E>> for AppLoader
 where
-    E: EntityTrait,
+    E: Scoped,
     E::Model: HasId + Clone + Send + Sync,
 {
     type Value = E::Model;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[ById<E>]) -> Result<HashMap<ById<E>, E::Model>, Self::Error> {
-        let pk = E::PrimaryKey::iter()
-            .next()
-            .expect("a primary key")
-            .into_column();
+        // No caller, or a role with no scope at all for this kind: nothing is visible.
+        let Some(visible) = self.actor.as_ref().and_then(|a| E::visible(a).ok()) else {
+            return Ok(HashMap::new());
+        };
         let rows = E::find()
-            .filter(pk.is_in(keys.iter().map(|k| k.0)))
+            .filter(visible)
+            .filter(E::id_column().is_in(keys.iter().map(|k| k.0)))
             .all(&self.ctx.db.conn)
             .await
             .map_err(err)?;
@@ -267,6 +274,34 @@ impl Loader<CorrectionsOf> for AppLoader {
     }
 }
 
+/// What the caller may read of a person's file (field rules of the access table), batched.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdentifiableKey(pub Uuid);
+
+pub use crate::service::scope::Identifiable;
+
+impl Loader<IdentifiableKey> for AppLoader {
+    type Value = Identifiable;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[IdentifiableKey],
+    ) -> Result<HashMap<IdentifiableKey, Identifiable>, Self::Error> {
+        let Some(actor) = self.actor.as_ref() else {
+            return Ok(HashMap::new());
+        };
+        let people: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let found = crate::service::scope::identifiable(&self.ctx.db.conn, actor, &people)
+            .await
+            .map_err(err)?;
+        Ok(found
+            .into_iter()
+            .map(|(id, i)| (IdentifiableKey(id), i))
+            .collect())
+    }
+}
+
 /// A read of a participant's identity, to be recorded. Batched so that a page of people costs one
 /// write, and cached so that the same file read twice in one request is logged once.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -297,27 +332,34 @@ impl Loader<IdentityRead> for AppLoader {
     }
 }
 
-/// Loads one row by ID through the request's loader; a dangling key is an internal error.
-pub async fn one<E>(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<E::Model>
+/// A related object by ID, through the request's loader and the caller's scope: `None` when it is
+/// missing or out of scope (the two cannot be told apart).
+pub async fn one<E>(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<E::Model>>
 where
-    E: EntityTrait,
+    E: Scoped,
     E::Model: HasId + Clone + Send + Sync,
 {
     ctx.data_unchecked::<DataLoader>()
         .load_one(ById::<E>::new(id))
-        .await?
-        .ok_or_else(|| AppError::Internal(format!("dangling reference {id}")).extend())
+        .await
 }
 
 pub async fn opt<E>(ctx: &Context<'_>, id: Option<Uuid>) -> async_graphql::Result<Option<E::Model>>
 where
-    E: EntityTrait,
+    E: Scoped,
     E::Model: HasId + Clone + Send + Sync,
 {
     match id {
-        Some(id) => one::<E>(ctx, id).await.map(Some),
+        Some(id) => one::<E>(ctx, id).await,
         None => Ok(None),
     }
+}
+
+/// A territory, which every caller may read (public metadata): a dangling key is an internal error.
+pub async fn territory_of(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<territory::Model> {
+    one::<territory::Entity>(ctx, id)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("dangling territory {id}")).extend())
 }
 
 pub fn loader<'a>(ctx: &Context<'a>) -> &'a DataLoader {

@@ -4,10 +4,10 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{lot, market, operation, organization, status_change, territory};
 
-use super::access::actor;
+use super::access::{Subject, actor, guard};
 use super::connection::{self, Conn, app};
 use super::ledger::{HourEntry, Placement};
-use super::loaders::{ById, LotsOf, TotalsOf, loader, one, opt};
+use super::loaders::{ById, LotsOf, TotalsOf, loader, one, opt, territory_of};
 use super::party::{Operation, Organization, Territory};
 use crate::domain::calibration::{self, CalibrationInput};
 use crate::domain::hours::format_hours;
@@ -77,12 +77,23 @@ pub struct ModalityHours {
 
 /// One move of a life cycle: who, when, from, to, why.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct StatusChange {
     from: String,
     to: String,
     reason: Option<String>,
     changed_at: DateTime<Utc>,
+    #[graphql(skip)]
     changed_by: Option<String>,
+}
+
+#[async_graphql::ComplexObject]
+impl StatusChange {
+    /// Who made the move (an e-mail address): administrators and facilitators.
+    async fn changed_by(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        guard(ctx, Subject::Caller).await?;
+        Ok(self.changed_by.as_deref())
+    }
 }
 
 impl From<status_change::Model> for StatusChange {
@@ -155,10 +166,10 @@ impl Market {
         self.0.end_date
     }
     /// Maître d'ouvrage / acheteur.
-    async fn buyer(&self, ctx: &Context<'_>) -> Result<Organization> {
-        Ok(Organization(
-            one::<organization::Entity>(ctx, self.0.buyer_id).await?,
-        ))
+    async fn buyer(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        Ok(one::<organization::Entity>(ctx, self.0.buyer_id)
+            .await?
+            .map(Organization))
     }
     async fn operation(&self, ctx: &Context<'_>) -> Result<Option<Operation>> {
         Ok(opt::<operation::Entity>(ctx, self.0.operation_id)
@@ -166,9 +177,7 @@ impl Market {
             .map(Operation))
     }
     async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
-        Ok(Territory(
-            one::<territory::Entity>(ctx, self.0.territory_id).await?,
-        ))
+        Ok(Territory(territory_of(ctx, self.0.territory_id).await?))
     }
     async fn lots(&self, ctx: &Context<'_>) -> Result<Vec<Lot>> {
         let lots = loader(ctx)
@@ -281,8 +290,10 @@ impl Lot {
     async fn amount_cents(&self) -> Option<i64> {
         self.0.amount_cents
     }
-    async fn market(&self, ctx: &Context<'_>) -> Result<Market> {
-        Ok(Market(one::<market::Entity>(ctx, self.0.market_id).await?))
+    async fn market(&self, ctx: &Context<'_>) -> Result<Option<Market>> {
+        Ok(one::<market::Entity>(ctx, self.0.market_id)
+            .await?
+            .map(Market))
     }
     /// Titulaire.
     async fn awardee(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {

@@ -96,7 +96,9 @@ pub fn prepare(
         async_graphql::dataloader::HashMapCache::default(),
     )
     .delay(std::time::Duration::from_millis(1));
-    req.data(loader).data(access::Caller(caller))
+    req.data(loader)
+        .data(access::Caller(caller))
+        .data(access::Guarded::default())
 }
 
 /// The SDL that `schema.graphql` must equal.

@@ -5,18 +5,16 @@ use entity::{
     chantier, commission, convention, hour_entry, lot, market, operation, organization,
     participant, placement, territory,
 };
-use sea_orm::EntityTrait;
 
 use super::access::actor;
 use super::chantier::Chantier;
-use super::connection::app;
 use super::ledger::{HourEntry, Placement};
+use super::loaders::one;
 use super::market::{Lot, Market};
 use super::party::{Operation, Organization, Participant, Territory};
 use super::workflow::{Commission, Convention};
 use crate::error::AppError;
 use crate::ids::{self, Kind};
-use crate::service::scope;
 
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
@@ -59,86 +57,42 @@ pub async fn load(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             )
             .into());
         };
-        let conn = &app(ctx).db.conn;
-        let a = actor(ctx)?;
+        // Through the request's scoped loader, like every relation (one mechanism).
+        actor(ctx)?;
         Ok(match kind {
-            Kind::Territory => territory::Entity::find_by_id(uuid)
-                .one(conn)
-                .await
-                .map_err(AppError::from)?
+            Kind::Territory => one::<territory::Entity>(ctx, uuid)
+                .await?
                 .map(|m| Node::Territory(Territory(m))),
-            Kind::Organization => scope::find::<organization::Entity, _>(
-                conn,
-                scope::organizations(a),
-                organization::Column::Id,
-                uuid,
-            )
-            .await?
-            .map(|m| Node::Organization(Organization(m))),
-            Kind::Operation => scope::find::<operation::Entity, _>(
-                conn,
-                scope::operations(a),
-                operation::Column::Id,
-                uuid,
-            )
-            .await?
-            .map(|m| Node::Operation(Operation(m))),
-            Kind::Market => {
-                scope::find::<market::Entity, _>(conn, scope::markets(a), market::Column::Id, uuid)
-                    .await?
-                    .map(|m| Node::Market(Market(m)))
-            }
-            Kind::Lot => scope::find::<lot::Entity, _>(conn, scope::lots(a), lot::Column::Id, uuid)
+            Kind::Organization => one::<organization::Entity>(ctx, uuid)
+                .await?
+                .map(|m| Node::Organization(Organization(m))),
+            Kind::Operation => one::<operation::Entity>(ctx, uuid)
+                .await?
+                .map(|m| Node::Operation(Operation(m))),
+            Kind::Market => one::<market::Entity>(ctx, uuid)
+                .await?
+                .map(|m| Node::Market(Market(m))),
+            Kind::Lot => one::<lot::Entity>(ctx, uuid)
                 .await?
                 .map(|m| Node::Lot(Lot(m))),
-            Kind::Participant => scope::find::<participant::Entity, _>(
-                conn,
-                scope::participants(a),
-                participant::Column::Id,
-                uuid,
-            )
-            .await?
-            .map(|m| Node::Participant(Participant(m))),
-            Kind::Placement => scope::find::<placement::Entity, _>(
-                conn,
-                scope::placements(a),
-                placement::Column::Id,
-                uuid,
-            )
-            .await?
-            .map(|m| Node::Placement(Placement(m))),
-            Kind::HourEntry => scope::find::<hour_entry::Entity, _>(
-                conn,
-                scope::hour_entries(a),
-                hour_entry::Column::Id,
-                uuid,
-            )
-            .await?
-            .map(|m| Node::HourEntry(HourEntry(m))),
-            Kind::Chantier => scope::find::<chantier::Entity, _>(
-                conn,
-                scope::chantiers(a),
-                chantier::Column::Id,
-                uuid,
-            )
-            .await?
-            .map(|m| Node::Chantier(Chantier(m))),
-            Kind::Convention => scope::find::<convention::Entity, _>(
-                conn,
-                scope::conventions(a),
-                convention::Column::Id,
-                uuid,
-            )
-            .await?
-            .map(|m| Node::Convention(Convention(m))),
-            Kind::Commission => scope::find::<commission::Entity, _>(
-                conn,
-                scope::commissions(a),
-                commission::Column::Id,
-                uuid,
-            )
-            .await?
-            .map(|m| Node::Commission(Commission(m))),
+            Kind::Participant => one::<participant::Entity>(ctx, uuid)
+                .await?
+                .map(|m| Node::Participant(Participant(m))),
+            Kind::Placement => one::<placement::Entity>(ctx, uuid)
+                .await?
+                .map(|m| Node::Placement(Placement(m))),
+            Kind::HourEntry => one::<hour_entry::Entity>(ctx, uuid)
+                .await?
+                .map(|m| Node::HourEntry(HourEntry(m))),
+            Kind::Chantier => one::<chantier::Entity>(ctx, uuid)
+                .await?
+                .map(|m| Node::Chantier(Chantier(m))),
+            Kind::Convention => one::<convention::Entity>(ctx, uuid)
+                .await?
+                .map(|m| Node::Convention(Convention(m))),
+            Kind::Commission => one::<commission::Entity>(ctx, uuid)
+                .await?
+                .map(|m| Node::Commission(Commission(m))),
             // Reached through their parent object.
             Kind::StatusChange
             | Kind::User

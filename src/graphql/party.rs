@@ -5,10 +5,10 @@ use chrono::NaiveDate;
 use entity::{eligibility, operation, organization, participant, pass_iae, territory};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::access::actor;
+use super::access::{Subject, actor, guard};
 use super::connection::{self, Conn, app};
 use super::ledger::Placement;
-use super::loaders::{IdentityRead, loader, one, opt};
+use super::loaders::{IdentityRead, loader, opt, territory_of};
 use super::market::Market;
 use super::path::{Eligibility, PassIae};
 use crate::domain::{EducationLevel, OperationKind, OrganizationKind, Public, Sex, SiaeSubtype};
@@ -61,11 +61,14 @@ impl Organization {
     async fn siret(&self) -> Option<&str> {
         self.0.siret.as_deref()
     }
-    async fn address(&self) -> Option<&str> {
-        self.0.address.as_deref()
+    /// Contact details: administrators, facilitators of its territory, its own members.
+    async fn address(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        guard(ctx, Subject::Organization(&self.0)).await?;
+        Ok(self.0.address.as_deref())
     }
-    async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        guard(ctx, Subject::Organization(&self.0)).await?;
+        Ok(self.0.email.as_deref())
     }
     async fn territory(&self, ctx: &Context<'_>) -> Result<Option<Territory>> {
         Ok(opt::<territory::Entity>(ctx, self.0.territory_id)
@@ -103,9 +106,7 @@ impl Operation {
         self.0.gup_rate_bp
     }
     async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
-        Ok(Territory(
-            one::<territory::Entity>(ctx, self.0.territory_id).await?,
-        ))
+        Ok(Territory(territory_of(ctx, self.0.territory_id).await?))
     }
     /// Porteur de projet.
     async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
@@ -138,83 +139,80 @@ impl Participant {
     }
     /// Name, birth date and publics: for facilitators of the person's territory and for the employer of its
     /// own employees; every read is recorded. Refused (FORBIDDEN) to everyone else.
-    async fn identity(&self, ctx: &Context<'_>) -> Result<ParticipantIdentity> {
-        let a = actor(ctx)?;
-        let app = app(ctx);
-        if !service::participant::may_see_identity(app, a, &self.0).await? {
-            return Err(crate::error::AppError::Forbidden.into());
-        }
+    async fn identity(&self, ctx: &Context<'_>) -> Result<Option<ParticipantIdentity>> {
+        guard(ctx, Subject::Person(self.0.id)).await?;
         loader(ctx).load_one(IdentityRead(self.0.id)).await?;
-        Ok(ParticipantIdentity {
+        Ok(Some(ParticipantIdentity {
             first_name: self.0.first_name.clone(),
             last_name: self.0.last_name.clone(),
             birth_date: self.0.birth_date,
             publics: decode_publics(&self.0.publics),
-        })
+        }))
     }
     /// When the identity was cleared at the end of retention.
     async fn anonymized_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
         self.0.anonymized_at
     }
     /// Who read this person's identity, newest first (facilitators of the territory).
-    async fn accesses(&self, ctx: &Context<'_>) -> Result<Vec<ParticipantAccess>> {
+    async fn accesses(&self, ctx: &Context<'_>) -> Result<Option<Vec<ParticipantAccess>>> {
+        guard(ctx, Subject::Person(self.0.id)).await?;
         let rows = service::participant::accesses(app(ctx), actor(ctx)?, &self.0).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ParticipantAccess {
-                actor_label: r.actor_label,
-                at: r.at,
-            })
-            .collect())
-    }
-    async fn sex(&self) -> Sex {
-        Sex::from_db(&self.0.sex)
-    }
-    async fn education_level(&self) -> EducationLevel {
-        EducationLevel::from_db(&self.0.education_level)
-    }
-    async fn unemployed_since(&self) -> Option<NaiveDate> {
-        self.0.unemployed_since
-    }
-    async fn qpv_resident(&self) -> bool {
-        self.0.qpv_resident
-    }
-    async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
-        Ok(Territory(
-            one::<territory::Entity>(ctx, self.0.territory_id).await?,
+        Ok(Some(
+            rows.into_iter()
+                .map(|r| ParticipantAccess {
+                    actor_label: r.actor_label,
+                    at: r.at,
+                })
+                .collect(),
         ))
     }
+    async fn sex(&self, ctx: &Context<'_>) -> Result<Option<Sex>> {
+        guard(ctx, Subject::Person(self.0.id)).await?;
+        Ok(Some(Sex::from_db(&self.0.sex)))
+    }
+    async fn education_level(&self, ctx: &Context<'_>) -> Result<Option<EducationLevel>> {
+        guard(ctx, Subject::Person(self.0.id)).await?;
+        Ok(Some(EducationLevel::from_db(&self.0.education_level)))
+    }
+    async fn unemployed_since(&self, ctx: &Context<'_>) -> Result<Option<NaiveDate>> {
+        guard(ctx, Subject::Person(self.0.id)).await?;
+        Ok(self.0.unemployed_since)
+    }
+    async fn qpv_resident(&self, ctx: &Context<'_>) -> Result<Option<bool>> {
+        guard(ctx, Subject::Person(self.0.id)).await?;
+        Ok(Some(self.0.qpv_resident))
+    }
+    async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
+        Ok(Territory(territory_of(ctx, self.0.territory_id).await?))
+    }
     async fn prescriber(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        guard(ctx, Subject::Person(self.0.id)).await?;
         Ok(opt::<organization::Entity>(ctx, self.0.prescriber_id)
             .await?
             .map(Organization))
     }
     /// Eligibility checks, newest first. Criteria are sensitive (income support, disability):
     /// facilitators of the person's territory only.
-    async fn eligibilities(&self, ctx: &Context<'_>) -> Result<Vec<Eligibility>> {
-        if !actor(ctx)?.facilitates(self.0.territory_id) {
-            return Err(crate::error::AppError::Forbidden.into());
-        }
+    async fn eligibilities(&self, ctx: &Context<'_>) -> Result<Option<Vec<Eligibility>>> {
+        guard(ctx, Subject::Person(self.0.id)).await?;
         let rows = eligibility::Entity::find()
             .filter(eligibility::Column::ParticipantId.eq(self.0.id))
             .order_by_desc(eligibility::Column::Id)
             .all(&app(ctx).db.conn)
             .await
             .map_err(crate::error::AppError::from)?;
-        Ok(rows.into_iter().map(Eligibility).collect())
+        Ok(Some(rows.into_iter().map(Eligibility).collect()))
     }
     /// PASS IAE, newest first (facilitators of the person's territory).
-    async fn passes_iae(&self, ctx: &Context<'_>) -> Result<Vec<PassIae>> {
-        if !actor(ctx)?.facilitates(self.0.territory_id) {
-            return Err(crate::error::AppError::Forbidden.into());
-        }
+    async fn passes_iae(&self, ctx: &Context<'_>) -> Result<Option<Vec<PassIae>>> {
+        guard(ctx, Subject::Person(self.0.id)).await?;
         let rows = pass_iae::Entity::find()
             .filter(pass_iae::Column::ParticipantId.eq(self.0.id))
             .order_by_desc(pass_iae::Column::StartDate)
             .all(&app(ctx).db.conn)
             .await
             .map_err(crate::error::AppError::from)?;
-        Ok(rows.into_iter().map(PassIae).collect())
+        Ok(Some(rows.into_iter().map(PassIae).collect()))
     }
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn placements(

@@ -3,11 +3,11 @@
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::{reminder, territory};
+use entity::reminder;
 
 use super::access::actor;
 use super::connection::{self, Conn, app};
-use super::loaders::one;
+use super::loaders::territory_of;
 use super::party::Territory;
 use super::workflow::Deadline;
 use crate::domain::deadlines::Recipient;
@@ -71,14 +71,12 @@ impl Reminder {
     }
     /// The same, on the territory's clock (`2026-12-01T09:00:00+04:00`).
     async fn local_send_at(&self, ctx: &Context<'_>) -> Result<String> {
-        let t = one::<territory::Entity>(ctx, self.0.territory_id).await?;
+        let t = territory_of(ctx, self.0.territory_id).await?;
         let tz = service::territory::time_zone(&t);
         Ok(self.0.send_at.with_timezone(&tz).to_rfc3339())
     }
     async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
-        Ok(Territory(
-            one::<territory::Entity>(ctx, self.0.territory_id).await?,
-        ))
+        Ok(Territory(territory_of(ctx, self.0.territory_id).await?))
     }
     async fn attempts(&self) -> i32 {
         self.0.attempts

@@ -6,15 +6,15 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use entity::{
     chantier, commission, commission_member, convention, convention_amount, convention_document,
-    convention_party, decision, operation, organization, placement, territory,
+    convention_party, decision, operation, organization, placement,
 };
 use uuid::Uuid;
 
-use super::access::actor;
+use super::access::{Subject, actor, guard};
 use super::chantier::Chantier;
 use super::connection::{self, Conn, app};
 use super::ledger::Placement;
-use super::loaders::{one, opt};
+use super::loaders::{one, opt, territory_of};
 use super::market::StatusChange;
 use super::node::{self, Node};
 use super::party::{Operation, Organization, Territory};
@@ -111,11 +111,16 @@ pub struct DeadlineRecipient {
     #[graphql(skip)]
     pub organization_id: Option<Uuid>,
     pub name: Option<String>,
+    #[graphql(skip)]
     pub email: Option<String>,
 }
 
 #[async_graphql::ComplexObject]
 impl DeadlineRecipient {
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        guard(ctx, Subject::Caller).await?;
+        Ok(self.email.as_deref())
+    }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         Ok(opt::<organization::Entity>(ctx, self.organization_id)
             .await?
@@ -159,9 +164,7 @@ impl Deadline {
         node::load(ctx, &self.subject_global_id()).await
     }
     async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
-        Ok(Territory(
-            one::<territory::Entity>(ctx, self.0.row.territory_id).await?,
-        ))
+        Ok(Territory(territory_of(ctx, self.0.row.territory_id).await?))
     }
     /// Who is to be reminded (facilitators of the territory are named by their role).
     async fn recipients(&self) -> Vec<DeadlineRecipient> {
@@ -218,9 +221,7 @@ impl Convention {
         ConventionStatus::from_db(&self.0.status)
     }
     async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
-        Ok(Territory(
-            one::<territory::Entity>(ctx, self.0.territory_id).await?,
-        ))
+        Ok(Territory(territory_of(ctx, self.0.territory_id).await?))
     }
     async fn chantier(&self, ctx: &Context<'_>) -> Result<Option<Chantier>> {
         Ok(opt::<chantier::Entity>(ctx, self.0.chantier_id)
@@ -286,10 +287,10 @@ pub struct ConventionParty(convention_party::Model);
 
 #[Object]
 impl ConventionParty {
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
-        Ok(Organization(
-            one::<organization::Entity>(ctx, self.0.organization_id).await?,
-        ))
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        Ok(one::<organization::Entity>(ctx, self.0.organization_id)
+            .await?
+            .map(Organization))
     }
     async fn role(&self) -> PartyRole {
         PartyRole::from_db(&self.0.role)
@@ -334,8 +335,9 @@ impl ConventionDocument {
     async fn added_at(&self) -> DateTime<Utc> {
         self.0.added_at
     }
-    async fn added_by(&self) -> &str {
-        &self.0.added_by
+    async fn added_by(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        guard(ctx, Subject::Caller).await?;
+        Ok(Some(&self.0.added_by))
     }
 }
 
@@ -357,9 +359,7 @@ impl Commission {
         CommissionStatus::from_db(&self.0.status)
     }
     async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
-        Ok(Territory(
-            one::<territory::Entity>(ctx, self.0.territory_id).await?,
-        ))
+        Ok(Territory(territory_of(ctx, self.0.territory_id).await?))
     }
     async fn operation(&self, ctx: &Context<'_>) -> Result<Option<Operation>> {
         Ok(opt::<operation::Entity>(ctx, self.0.operation_id)
@@ -380,7 +380,7 @@ impl Commission {
     }
     /// Its start in the territory's local time, as planned.
     async fn local_start(&self, ctx: &Context<'_>) -> Result<NaiveDateTime> {
-        let t = one::<territory::Entity>(ctx, self.0.territory_id).await?;
+        let t = territory_of(ctx, self.0.territory_id).await?;
         let tz = service::territory::time_zone(&t);
         Ok(self.0.starts_at.with_timezone(&tz).naive_local())
     }
@@ -427,8 +427,9 @@ impl CommissionMember {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        guard(ctx, Subject::Caller).await?;
+        Ok(self.0.email.as_deref())
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         Ok(opt::<organization::Entity>(ctx, self.0.organization_id)
@@ -454,8 +455,9 @@ impl Decision {
     async fn owner_name(&self) -> Option<&str> {
         self.0.owner_name.as_deref()
     }
-    async fn owner_email(&self) -> Option<&str> {
-        self.0.owner_email.as_deref()
+    async fn owner_email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        guard(ctx, Subject::Caller).await?;
+        Ok(self.0.owner_email.as_deref())
     }
     async fn due_on(&self) -> Option<NaiveDate> {
         self.0.due_on

@@ -2,11 +2,12 @@
 //! through these, so an object out of scope answers exactly like a missing one.
 
 use entity::{
-    chantier, commission, commission_member, convention, convention_party, deadline, funding_line,
-    hour_entry, lot, market, operation, organization, participant, placement,
+    chantier, chantier_supervisor, commission, commission_member, convention, convention_party,
+    deadline, funding_line, hour_entry, immersion, lot, market, operation, organization,
+    participant, placement, territory,
 };
 use sea_orm::sea_query::{Query, SelectStatement};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 use crate::domain::auth::{Actor, Role};
@@ -71,11 +72,113 @@ fn everything() -> Condition {
     Condition::all()
 }
 
+/// Organizations: an administrator sees all; anyone else sees their own, and those related to
+/// an object they may see (buyer, awardee, employer, carrier, owner, funder, party, member,
+/// host, prescriber); a facilitator also sees every organization of their territories and the
+/// national ones (no territory). Nothing of another territory otherwise.
 pub fn organizations(actor: &Actor) -> AppResult<Condition> {
-    if actor.any_of(&[Role::Admin, Role::Facilitator]) {
+    if actor.role.is_none() || actor.is(Role::Admin) {
         return Ok(everything());
     }
-    Ok(Condition::all().add(organization::Column::Id.eq(org(actor)?)))
+    let mut visible = Condition::any();
+    if let Some(own) = actor.organization_id {
+        visible = visible.add(organization::Column::Id.eq(own));
+    }
+    if actor.is(Role::Facilitator) {
+        visible = visible
+            .add(organization::Column::TerritoryId.is_in(territories(actor)))
+            .add(organization::Column::TerritoryId.is_null());
+    }
+    for related in counterparties(actor) {
+        visible = visible.add(organization::Column::Id.in_subquery(related));
+    }
+    Ok(visible)
+}
+
+/// `SELECT <org> FROM <table> WHERE <scope>`, when the actor has that scope at all.
+fn related_orgs<C: sea_orm::ColumnTrait>(
+    column: C,
+    scope: AppResult<Condition>,
+) -> Option<SelectStatement> {
+    let scope = scope.ok()?;
+    Some(
+        Query::select()
+            .column(column)
+            .from(column.entity_name())
+            .cond_where(scope)
+            .and_where(column.is_not_null())
+            .to_owned(),
+    )
+}
+
+/// Rows of a child table whose parent (by `parent_column`) the actor may see.
+fn child_of<C: sea_orm::ColumnTrait, P: sea_orm::ColumnTrait>(
+    parent_column: C,
+    parent_id: P,
+    parent_scope: AppResult<Condition>,
+) -> AppResult<Condition> {
+    let parents = Query::select()
+        .column(parent_id)
+        .from(parent_id.entity_name())
+        .cond_where(parent_scope?)
+        .to_owned();
+    Ok(Condition::all().add(parent_column.in_subquery(parents)))
+}
+
+/// The organizations related to what the actor may see, one subquery per relation.
+fn counterparties(actor: &Actor) -> Vec<SelectStatement> {
+    [
+        related_orgs(market::Column::BuyerId, markets(actor)),
+        related_orgs(lot::Column::AwardeeId, lots(actor)),
+        related_orgs(operation::Column::OwnerId, operations(actor)),
+        related_orgs(placement::Column::EmployerId, placements(actor)),
+        related_orgs(participant::Column::PrescriberId, participants(actor)),
+        related_orgs(chantier::Column::CarrierId, chantiers(actor)),
+        related_orgs(chantier::Column::OwnerId, chantiers(actor)),
+        related_orgs(
+            funding_line::Column::FunderId,
+            child_of(
+                funding_line::Column::ChantierId,
+                chantier::Column::Id,
+                chantiers(actor),
+            ),
+        ),
+        related_orgs(
+            chantier_supervisor::Column::OrganizationId,
+            child_of(
+                chantier_supervisor::Column::ChantierId,
+                chantier::Column::Id,
+                chantiers(actor),
+            ),
+        ),
+        related_orgs(
+            immersion::Column::HostId,
+            child_of(
+                immersion::Column::PlacementId,
+                placement::Column::Id,
+                placements(actor),
+            ),
+        ),
+        related_orgs(
+            convention_party::Column::OrganizationId,
+            child_of(
+                convention_party::Column::ConventionId,
+                convention::Column::Id,
+                conventions(actor),
+            ),
+        ),
+        related_orgs(
+            commission_member::Column::OrganizationId,
+            child_of(
+                commission_member::Column::CommissionId,
+                commission::Column::Id,
+                commissions(actor),
+            ),
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 pub fn operations(actor: &Actor) -> AppResult<Condition> {
@@ -281,4 +384,99 @@ where
 {
     let Ok(cond) = cond else { return Ok(None) };
     Ok(E::find().filter(cond).filter(pk.eq(id)).one(conn).await?)
+}
+
+/// An entity the API returns: the rows a caller may see, as a query condition. Every object the
+/// API gives, at any depth, is loaded through this (`graphql::loaders`), so a relation out of
+/// scope answers like a missing one.
+pub trait Scoped: EntityTrait {
+    fn visible(actor: &Actor) -> AppResult<Condition>;
+    fn id_column() -> Self::Column;
+}
+
+macro_rules! scoped {
+    ($($m:ident => $f:expr),* $(,)?) => {$(
+        impl Scoped for $m::Entity {
+            fn visible(actor: &Actor) -> AppResult<Condition> {
+                $f(actor)
+            }
+            fn id_column() -> Self::Column {
+                $m::Column::Id
+            }
+        }
+    )*};
+}
+
+/// Territories (code, name, time zone) are public metadata: every signed-in caller may read them.
+fn any_territory(_: &Actor) -> AppResult<Condition> {
+    Ok(everything())
+}
+
+scoped!(
+    territory => any_territory,
+    organization => organizations,
+    operation => operations,
+    market => markets,
+    lot => lots,
+    participant => participants,
+    placement => placements,
+    hour_entry => hour_entries,
+    chantier => chantiers,
+    convention => conventions,
+    commission => commissions,
+);
+
+/// What the actor may read of a person's file (DOMAIN.md section 9).
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Identifiable {
+    /// Names, birth date, publics, profile, path: facilitators of the territory and employers.
+    pub identity: bool,
+    /// Eligibility criteria, PASS IAE, who read the file: facilitators of the territory only.
+    pub facilitator: bool,
+}
+
+const FACILITATOR: Identifiable = Identifiable {
+    identity: true,
+    facilitator: true,
+};
+const EMPLOYER: Identifiable = Identifiable {
+    identity: true,
+    facilitator: false,
+};
+
+/// For each of these people, what the actor may read of them, in one query (absent: nothing).
+pub async fn identifiable<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    people: &[Uuid],
+) -> AppResult<std::collections::HashMap<Uuid, Identifiable>> {
+    let ids = || people.iter().copied();
+    let (rows, what): (Vec<Uuid>, Identifiable) = match actor.role {
+        None => (ids().collect(), FACILITATOR),
+        Some(Role::Facilitator) => (
+            participant::Entity::find()
+                .select_only()
+                .column(participant::Column::Id)
+                .filter(participant::Column::Id.is_in(ids()))
+                .filter(participant::Column::TerritoryId.is_in(territories(actor)))
+                .into_tuple()
+                .all(conn)
+                .await?,
+            FACILITATOR,
+        ),
+        Some(Role::Company | Role::Siae) => (
+            placement::Entity::find()
+                .select_only()
+                .column(placement::Column::ParticipantId)
+                .filter(placement::Column::ParticipantId.is_in(ids()))
+                .filter(placement::Column::EmployerId.eq(org(actor)?))
+                .distinct()
+                .into_tuple()
+                .all(conn)
+                .await?,
+            EMPLOYER,
+        ),
+        _ => (Vec::new(), EMPLOYER),
+    };
+    Ok(rows.into_iter().map(|id| (id, what)).collect())
 }
