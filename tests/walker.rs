@@ -1325,8 +1325,8 @@ impl<'a> Walker<'a> {
         ty
     }
 
-    /// Whether some error sits below the objects at the end of `path` (so a non-null field's
-    /// refusal may have wiped out their other fields).
+    /// Whether some error below the objects at the end of `path` wiped out more than its own
+    /// field (a refused non-null field nulls its object).
     fn inner_errors(&self, resp: &Value, path: &[Step]) -> bool {
         let mut depth = 0;
         for (i, st) in path.iter().enumerate() {
@@ -1336,11 +1336,24 @@ impl<'a> Walker<'a> {
                 .is_some_and(|f| f.ty.is_list());
             depth += st.segments(list);
         }
-        resp["errors"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|e| e["path"].as_array().is_some_and(|p| p.len() > depth))
+        // A refused nullable field is only itself null: its object is still there, nothing else
+        // was lost. A refused non-null one nulls its object (or more): read again.
+        let wiped = |p: &[Value]| {
+            let mut v = &resp["data"];
+            for seg in &p[..p.len() - 1] {
+                v = match seg {
+                    Value::String(k) => &v[k.as_str()],
+                    Value::Number(n) => &v[n.as_u64().unwrap_or(u64::MAX) as usize],
+                    _ => &Value::Null,
+                };
+            }
+            !v.is_object()
+        };
+        resp["errors"].as_array().into_iter().flatten().any(|e| {
+            e["path"]
+                .as_array()
+                .is_some_and(|p| p.len() > depth && wiped(p))
+        })
     }
 
     async fn expand(
