@@ -1686,9 +1686,16 @@ fn uncovered(schema: &Schema, covered: &BTreeSet<String>) -> Vec<String> {
         .collect()
 }
 
-/// Trace tokens: the facet of the line each came from (`None`: a figure that singles out no
-/// one), and the report it came from.
-type Tokens = BTreeMap<String, (Option<String>, String)>;
+/// A trace token: the facet of the line it came from (`None`: a figure that singles out no
+/// one), the report it came from, and how many entries its figure counts.
+#[derive(Clone)]
+struct TokenInfo {
+    facet: Option<String>,
+    source: String,
+    entries: i64,
+}
+
+type Tokens = BTreeMap<String, TokenInfo>;
 
 /// Collects the trace tokens of a response.
 fn tokens_in(v: &Value, source: &str, out: &mut Tokens) {
@@ -1709,8 +1716,11 @@ fn tokens_in(v: &Value, source: &str, out: &mut Tokens) {
                     (t, _) if PERSON_FACETS.contains(&t) => Some("EXIT:*".to_string()),
                     _ => None,
                 };
-                out.entry(tok.clone())
-                    .or_insert_with(|| (facet, source.to_string()));
+                out.entry(tok.clone()).or_insert_with(|| TokenInfo {
+                    facet,
+                    source: source.to_string(),
+                    entries: m.get("entries").and_then(Value::as_i64).unwrap_or(0),
+                });
             }
             m.values().for_each(|x| tokens_in(x, source, out));
         }
@@ -1719,22 +1729,28 @@ fn tokens_in(v: &Value, source: &str, out: &mut Tokens) {
     }
 }
 
-/// The tokens an account replays: every one it was given (each band of people can differ:
-/// its own employees or others), and of other accounts' reports two of each facet family per
-/// report (a token names its report's subject and facets, which decide who may trace it).
+/// The tokens an account replays: every one it was given behind a people facet (each band can
+/// differ: its own employees or others); of its plain figures, the two largest of each report
+/// (a report's figures are slices of its largest ones); of other accounts' reports, two of each
+/// facet family per report, the largest first (a token names its report's subject and facets,
+/// which decide who may trace it).
 fn replayed(pool: &Tokens, own: &Tokens) -> Vec<(String, Option<String>)> {
-    let mut per_family: HashMap<(&str, Option<&str>), usize> = HashMap::new();
-    pool.iter()
-        .filter(|(tok, (facet, source))| {
-            own.contains_key(*tok) || {
+    let mut by_size: Vec<(&String, &TokenInfo)> = pool.iter().collect();
+    by_size.sort_by_key(|(_, i)| std::cmp::Reverse(i.entries));
+    let mut per_family: HashMap<(bool, &str, Option<&str>), usize> = HashMap::new();
+    by_size
+        .into_iter()
+        .filter(|(tok, i)| {
+            let mine = own.contains_key(*tok);
+            (mine && i.facet.is_some()) || {
                 let n = per_family
-                    .entry((source.as_str(), facet.as_deref()))
+                    .entry((mine, i.source.as_str(), i.facet.as_deref()))
                     .or_default();
                 *n += 1;
                 *n <= 2
             }
         })
-        .map(|(tok, (facet, _))| (tok.clone(), facet.clone()))
+        .map(|(tok, i)| (tok.clone(), i.facet.clone()))
         .collect()
 }
 
@@ -1815,7 +1831,7 @@ async fn every_field_at_every_depth_stays_in_scope(app: &TestApp) {
             pool.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
-    let facets = pool.values().filter(|(f, _)| f.is_some()).count();
+    let facets = pool.values().filter(|i| i.facet.is_some()).count();
     let pool_len = pool.len();
     let mut done = Vec::new();
     for (t, s) in phase(walked, Some(std::sync::Arc::new(pool)))
