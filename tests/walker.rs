@@ -1851,6 +1851,7 @@ async fn every_field_at_every_depth_stays_in_scope(app: &TestApp) {
         .map(|(k, v)| format!("{} {k}", v.len()))
         .collect();
     println!("world: {}", sizes.join(", "));
+    println!("deadlines: {:?}", cast.registry.deadline_rules);
     println!(
         "world built in {built:.1?}; walked in {:.1?}; {pool_len} trace tokens ({facets} single out people) replayed in {:.1?}",
         walk_done - built,

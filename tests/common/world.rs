@@ -70,6 +70,8 @@ pub struct Registry {
     pub person_of: HashMap<Uuid, Uuid>,
     pub users: Vec<UserRec>,
     pub orgs: HashMap<Uuid, OrgRec>,
+    /// Deadlines by rule, for the summary.
+    pub deadline_rules: BTreeMap<String, usize>,
 }
 
 pub struct Cast {
@@ -381,7 +383,7 @@ async fn territory(
     let market = |reference: String, title: String, clause: &str, lots: Value| {
         json!({"i": {"buyerId": buyer, "operationId": operation, "reference": reference, "title": title,
             "clauseKind": clause, "anruCategory": "WORKS_ENGINEERING", "amountCents": 100_000_000i64,
-            "notificationDate": "2024-12-15", "startDate": "2025-01-01", "endDate": "2027-12-31", "lots": lots}})
+            "notificationDate": "2025-05-15", "startDate": "2025-06-01", "endDate": "2027-06-30", "lots": lots}})
     };
     let m1 = ok_as(
         app,
@@ -395,7 +397,6 @@ async fn territory(
                 {"number": 1, "title": s.txt("Gros œuvre"), "awardeeId": company,
                  "amountCents": 60_000_000i64, "targetHours": "500"},
                 {"number": 2, "title": s.txt("Peinture"), "awardeeId": host},
-                {"number": 3, "title": s.txt("Espaces verts"), "awardeeId": company},
             ]),
         ),
     )
@@ -407,7 +408,7 @@ async fn territory(
             .unwrap()
             .to_string()
     };
-    let (l1, l2, l3) = (lot(0), lot(1), lot(2));
+    let (l1, l2) = (lot(0), lot(1));
     let m2 = ok_as(
         app,
         &fac,
@@ -449,7 +450,7 @@ async fn territory(
             "mutation($i: CreateChantierInput!) { createChantier(input: $i) { id } }",
             json!({"i": {"territoryId": territory, "title": s.txt("Chantier des jardins"), "kind": "ACI",
                 "carrierId": aci, "ownerId": buyer, "operationId": operation, "marketId": m2_id,
-                "place": s.txt("Quartier"), "startDate": "2025-01-01", "endDate": "2027-12-31",
+                "place": s.txt("Quartier"), "startDate": "2025-06-01", "endDate": "2027-06-30",
                 "capacity": 12, "activities": s.txt("Maraîchage et espaces verts"),
                 "commercialDerogation": s.txt("Arrêté préfectoral")}}),
         )
@@ -462,7 +463,7 @@ async fn territory(
         "mutation($i: AddSupervisorInput!) { addChantierSupervisor(input: $i) { id } }",
         json!({"i": {"chantierId": chantier, "name": s.txt("Encadrant"), "organizationId": aci,
             "technicalHours": "1200", "socioProfessionalHours": "300", "theoryTrainingHours": "80",
-            "endDate": "2027-12-31"}}),
+            "endDate": "2027-06-30"}}),
     )
     .await;
     ok_as(
@@ -548,9 +549,9 @@ async fn territory(
         &fac,
         "mutation($i: RecordEligibilityInput!) { recordEligibility(input: $i) { id } }",
         json!({"i": {"participantId": p(3), "scheme": "IAE", "attesterKind": "PRESCRIBER", "attesterId": prescriber,
-            "structureKind": "ACI", "checkedOn": "2025-02-15",
+            "structureKind": "ACI", "checkedOn": "2025-05-15",
             "proofs": [{"criterion": "VERY_LONG_TERM_UNEMPLOYED", "proofKind": "JOBSEEKER_CERTIFICATE",
-                        "proofDate": "2025-02-01", "reference": s.txt("Attestation")}]}}),
+                        "proofDate": "2025-05-01", "reference": s.txt("Attestation")}]}}),
     )
     .await;
     // A made-up PASS number is the ID's first 12 hex digits, i.e. its millisecond: two passes
@@ -560,7 +561,7 @@ async fn territory(
         app,
         &fac,
         "mutation($i: IssuePassInput!) { issuePassIae(input: $i) { id } }",
-        json!({"i": {"participantId": p(3), "startDate": "2025-03-01", "number": format!("PASS-{tag}-P3")}}),
+        json!({"i": {"participantId": p(3), "startDate": "2025-06-01", "number": format!("PASS-{tag}-P3")}}),
     )
     .await;
     ok_as(
@@ -598,19 +599,19 @@ async fn territory(
     .await;
     let (pl3, _) = placement(json!({"participantId": p(3), "chantierId": chantier,
         "modality": "SUBCONTRACTING", "employerId": aci, "contractType": "CDDI",
-        "startDate": "2025-03-01", "endDate": "2027-08-31", "weeklyHours": "26",
+        "startDate": "2025-06-01", "endDate": "2027-06-30", "weeklyHours": "26",
         "derogation": "DISABLED_WORKER"}))
     .await;
     let (pl4, _) = placement(
-        json!({"participantId": p(4), "marketId": m1_id, "lotId": l3,
+        json!({"participantId": p(4), "marketId": m1_id, "lotId": l1,
         "modality": "SUBCONTRACTING", "employerId": aci, "contractType": "CDD",
-        "startDate": "2025-02-01", "endDate": "2025-11-30", "weeklyHours": "24"}),
+        "startDate": "2025-06-01", "endDate": "2025-11-30", "weeklyHours": "24"}),
     )
     .await;
     let (pl5, _) = placement(
         json!({"participantId": p(5), "marketId": m1_id, "lotId": l1,
         "modality": "DIRECT_HIRE", "employerId": company, "contractType": "CUI_CAE",
-        "startDate": "2027-01-15", "endDate": "2027-07-14", "weeklyHours": "20", "proposed": true}),
+        "startDate": "2026-12-15", "endDate": "2027-06-14", "weeklyHours": "20", "proposed": true}),
     )
     .await;
     let (pl6, _) = placement(
@@ -620,7 +621,7 @@ async fn territory(
     )
     .await;
     let (pl7, _) = placement(
-        json!({"participantId": p(7), "marketId": m1_id, "lotId": l3,
+        json!({"participantId": p(7), "marketId": m1_id, "lotId": l1,
         "modality": "CO_CONTRACTING", "employerId": ei, "contractType": "CDD",
         "startDate": "2026-02-01", "endDate": "2026-12-31", "weeklyHours": "20"}),
     )
@@ -758,7 +759,7 @@ async fn territory(
     let agreement = convention(
         "STATE_AGREEMENT",
         "SA",
-        json!({"chantierId": chantier, "operationId": operation, "startDate": "2025-01-01", "endDate": "2027-12-30",
+        json!({"chantierId": chantier, "operationId": operation, "startDate": "2025-06-01", "endDate": "2027-05-31",
             "amounts": [{"year": 2026, "amountCents": 15_000_000i64}]}),
         json!([{"organizationId": aci, "role": "BENEFICIARY"}, {"organizationId": funder, "role": "SIGNATORY"}]),
     )
@@ -766,7 +767,7 @@ async fn territory(
     let aid = convention(
         "INDIVIDUAL_AID",
         "AID",
-        json!({"placementId": pl5, "startDate": "2027-01-15", "endDate": "2027-07-14",
+        json!({"placementId": pl5, "startDate": "2026-12-15", "endDate": "2027-06-14",
             "amounts": [{"year": 2027, "amountCents": 400_000}]}),
         json!([{"organizationId": company, "role": "BENEFICIARY"}, {"organizationId": funder, "role": "FUNDER"}]),
     )
@@ -816,7 +817,7 @@ async fn territory(
         &fac,
         "mutation($i: AddConventionDocumentInput!) { addConventionDocument(input: $i) { id } }",
         json!({"i": {"conventionId": agreement, "name": s.txt("Annexe financière"), "kind": "ANNEX",
-            "datedOn": "2025-01-10", "reference": s.txt("GED-42")}}),
+            "datedOn": "2025-06-10", "reference": s.txt("GED-42")}}),
     )
     .await;
     ok_as(
@@ -1049,6 +1050,7 @@ async fn registry(app: &TestApp) -> Registry {
         );
     }
     for d in rows!(deadline) {
+        *reg.deadline_rules.entry(d.rule.clone()).or_default() += 1;
         put(&mut reg, Kind::Deadline, d.id, index(d.territory_id));
     }
     for r in rows!(reminder) {
