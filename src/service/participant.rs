@@ -262,13 +262,11 @@ pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participa
     let p = am.update(&txn.txn).await?;
     // What the person's contracts and exits say of them goes too: a derogation tells a
     // disability (DISABLED_WORKER) or an age, an exit's justification is free text about them.
-    let theirs = || {
-        sea_orm::sea_query::Query::select()
-            .column(placement::Column::Id)
-            .from(placement::Entity)
-            .and_where(placement::Column::ParticipantId.eq(p.id))
-            .to_owned()
-    };
+    let theirs = sea_orm::sea_query::Query::select()
+        .column(placement::Column::Id)
+        .from(placement::Entity)
+        .and_where(placement::Column::ParticipantId.eq(p.id))
+        .to_owned();
     placement::Entity::update_many()
         .col_expr(
             placement::Column::Derogation,
@@ -282,9 +280,16 @@ pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participa
             placement_exit::Column::Justification,
             sea_orm::sea_query::Expr::value(Option::<String>::None),
         )
-        .filter(placement_exit::Column::PlacementId.in_subquery(theirs()))
+        .filter(placement_exit::Column::PlacementId.in_subquery(theirs))
         .exec(&txn.txn)
         .await?;
+    // Deadlines about the person (eligibility, PASS IAE) end with the file: no more reminders.
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Participant(p.id),
+    )
+    .await?;
     audit::record(
         ctx,
         &txn.txn,

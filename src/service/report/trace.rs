@@ -217,3 +217,53 @@ pub async fn entries(
         has_next: page.has_next,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::report::slice::{Facets, Window};
+
+    fn trace(modality: usize) -> Trace {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        Trace {
+            subject: Subject::Market(Uuid::nil()),
+            window: Window {
+                as_at: day,
+                cutoff: day.and_hms_opt(20, 0, 0).unwrap().and_utc(),
+                from: None,
+                to: None,
+            },
+            facets: Facets {
+                modality: Some("x".repeat(modality)),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn tokens_open_up_to_their_length_limit() {
+        let key = TraceKey::from_bytes(b"test key");
+        // The longest token that opens, and the next length a token can have (base64 without
+        // padding never ends a length of 4k + 1).
+        // Each byte of recipe is 4/3 of a token character: start a little short of the limit.
+        let first = (MAX_TOKEN_BYTES - token(&key, &trace(0)).len()) * 3 / 4 - 8;
+        let tokens = || (first..first + 16).map(|n| token(&key, &trace(n)));
+        let at = tokens()
+            .find(|t| t.len() == MAX_TOKEN_BYTES)
+            .expect("a token of the limit's length");
+        let over = tokens()
+            .find(|t| t.len() > MAX_TOKEN_BYTES)
+            .expect("a longer token");
+        assert!(open(&key, "trace", &at).is_ok());
+        assert!(over.len() <= MAX_TOKEN_BYTES + 3, "{}", over.len());
+        assert!(open(&key, "trace", &over).is_err());
+    }
+
+    #[test]
+    fn a_token_opens_to_its_recipe_under_its_key_only() {
+        let key = TraceKey::from_bytes(b"test key");
+        let t = token(&key, &trace(3));
+        assert_eq!(open(&key, "trace", &t).ok(), Some(trace(3)));
+        assert!(open(&TraceKey::from_bytes(b"other key"), "trace", &t).is_err());
+    }
+}
