@@ -290,9 +290,12 @@ async fn people_facets_trace_for_facilitators_only(app: &TestApp) {
     let c = cast(app).await;
     let hosted_ref = placement_reference(app, &c.hosted_placement).await;
     let worker_ref = placement_reference(app, &c.cddi).await;
-    // A buyer, the host company and the employer read the market report; a funder the fiche
-    // of the chantier it funds. Each sees the count of people on AAH, none the entries.
+    // A buyer, the host company, the employer and an administrator read the market report; a
+    // funder the fiche of the chantier it funds. Each sees the count of people on AAH, none
+    // the entries.
+    let admin = app.user("admin@t.fr", Role::Admin, None, &[]).await;
     for (who, name) in [
+        (&admin, "administrator"),
         (&c.buyer, "buyer"),
         (&c.host, "host"),
         (&c.etti, "employer"),
