@@ -61,8 +61,42 @@ pub struct Config {
     /// and tests of several processes. Unset in production: the system clock.
     #[arg(long, env = "CLOCK_START", global = true)]
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Key that signs the trace tokens of report figures (`traceEntries`), at least 32 bytes.
+    /// Unset: one is drawn at first start and kept in the database, shared by every instance.
+    #[arg(long, env = "TRACE_SECRET", hide_env_values = true, value_parser = Secret::parse, global = true)]
+    pub trace_secret: Option<Secret>,
     #[command(flatten)]
     pub mail: MailConfig,
+}
+
+/// A configured key: never printed (`Debug` hides it), long enough to resist guessing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub const MIN_BYTES: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() < Self::MIN_BYTES {
+            return Err(format!(
+                "au moins {} octets, reçu {} (at least {} bytes)",
+                Self::MIN_BYTES,
+                raw.len(),
+                Self::MIN_BYTES
+            ));
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 /// E-mail and the reminder scheduler.

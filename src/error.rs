@@ -18,6 +18,9 @@ pub enum AppError {
     /// The request is valid but clashes with the current state (duplicate, wrong status).
     Conflict(String),
     Forbidden,
+    /// FORBIDDEN with the reason shown, where the reason reveals nothing the caller may not
+    /// know (a rule on what it may see, not whether something exists).
+    ForbiddenBecause(String),
     /// No valid credential; the message says what to do, never whether an account exists.
     Unauthenticated(String),
     /// A file refused as a whole, with each bad line (up to a limit) and how many there were.
@@ -53,7 +56,9 @@ impl AppError {
     /// (No `Display`: a blanket conversion would then drop `extensions.code`.)
     pub fn message(&self) -> String {
         match self {
-            AppError::BadInput { message, .. } | AppError::Conflict(message) => message.clone(),
+            AppError::BadInput { message, .. }
+            | AppError::Conflict(message)
+            | AppError::ForbiddenBecause(message) => message.clone(),
             AppError::NotFound(what) => format!("{what} introuvable (not found)"),
             AppError::Forbidden => "accès refusé (forbidden)".into(),
             AppError::Unauthenticated(message) => message.clone(),
@@ -80,7 +85,7 @@ impl AppError {
             AppError::BadInput { .. } => "BAD_USER_INPUT",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Conflict(_) => "CONFLICT",
-            AppError::Forbidden => "FORBIDDEN",
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => "FORBIDDEN",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::FileRefused { .. } => "FILE_REFUSED",
             AppError::Internal(_) => "INTERNAL",

@@ -164,7 +164,9 @@ async fn report_file(
         Err(e) => {
             let status = match &e {
                 crate::error::AppError::NotFound(_) => StatusCode::NOT_FOUND,
-                crate::error::AppError::Forbidden => StatusCode::FORBIDDEN,
+                crate::error::AppError::Forbidden | crate::error::AppError::ForbiddenBecause(_) => {
+                    StatusCode::FORBIDDEN
+                }
                 crate::error::AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_REQUEST,
             };

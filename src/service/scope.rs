@@ -248,6 +248,28 @@ pub fn participants(actor: &Actor) -> AppResult<Condition> {
     }
 }
 
+/// People whose identity the actor may read (DOMAIN.md section 9): facilitators those of their
+/// territories, an employer the people it employs (on any placement), the system everyone.
+/// A host company, a buyer, a funder identifies nobody. The one rule behind `identity`, name
+/// search and the import's name column.
+pub fn identifiable_participants(actor: &Actor) -> AppResult<Condition> {
+    match actor.role {
+        None => Ok(everything()),
+        Some(Role::Facilitator) => {
+            Ok(Condition::all().add(participant::Column::TerritoryId.is_in(territories(actor))))
+        }
+        Some(Role::Company | Role::Siae) => {
+            let employed = Query::select()
+                .column(placement::Column::ParticipantId)
+                .from(placement::Entity)
+                .and_where(placement::Column::EmployerId.eq(org(actor)?))
+                .to_owned();
+            Ok(Condition::all().add(participant::Column::Id.in_subquery(employed)))
+        }
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 pub fn placements(actor: &Actor) -> AppResult<Condition> {
     match actor.role {
         None => Ok(everything()),

@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::{Request, Variables};
 use chrono::{DateTime, Utc};
-use passerelle::clock::ManualClock;
+use passerelle::clock::{Clock, ManualClock};
 use passerelle::db::Db;
 use passerelle::domain::auth::{Actor, Role};
 use passerelle::graphql::{AppSchema, build_schema};
 use passerelle::service::Ctx;
+use passerelle::service::secret::TraceKey;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
@@ -106,9 +107,13 @@ impl TestApp {
                 .push(info.statement.sql.clone());
         });
         let clock = Arc::new(ManualClock::new(NOW.parse::<DateTime<Utc>>().unwrap()));
+        let trace_key = TraceKey::load(&db.conn, None, clock.now())
+            .await
+            .expect("trace key");
         let ctx = Ctx {
             db,
             clock: clock.clone(),
+            trace_key,
         };
         let schema = build_schema(Some(ctx.clone()));
         Self {
@@ -300,6 +305,7 @@ pub const VALIDATE: &str =
 pub const REJECT: &str = "mutation($i: ReviewHoursInput!) { rejectHours(input: $i) { id status } }";
 pub const CORRECT: &str =
     "mutation($i: CorrectHoursInput!) { correctHours(input: $i) { id minutes reason } }";
+pub const IMPORT: &str = "mutation($file: Upload!) { importHourStatements(file: $file) { id lineCount recordedCount unchangedCount sha256 } }";
 pub const MARKET_TOTALS: &str = "query($id: ID!) { node(id: $id) { ... on Market { hoursTarget hoursDelivered hoursPending completionRate participantCount byModality { modality hoursDelivered hoursPending } lots { hoursDelivered hoursPending } } } }";
 
 impl TestApp {
@@ -441,6 +447,27 @@ impl TestApp {
             .as_str()
             .unwrap()
             .to_string()
+    }
+
+    /// Uploads a CSV of monthly statements as `actor` (`importHourStatements`); the raw response.
+    pub async fn upload_hours(&self, actor: Actor, csv: impl AsRef<[u8]>) -> Value {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("heures.csv");
+        std::fs::write(&path, csv).unwrap();
+        let mut req: Request = passerelle::graphql::prepare(
+            Request::new(IMPORT).variables(Variables::from_json(json!({"file": null}))),
+            &self.ctx,
+            Some(actor),
+        );
+        req.set_upload(
+            "variables.file",
+            async_graphql::UploadValue {
+                filename: "heures-octobre.csv".into(),
+                content_type: Some("text/csv".into()),
+                content: std::fs::File::open(&path).unwrap(),
+            },
+        );
+        serde_json::to_value(self.schema.execute(req).await).unwrap()
     }
 
     pub async fn totals(&self, market: &str) -> Value {
