@@ -457,48 +457,37 @@ pub struct Identifiable {
     pub facilitator: bool,
 }
 
-const FACILITATOR: Identifiable = Identifiable {
-    identity: true,
-    facilitator: true,
-};
-const EMPLOYER: Identifiable = Identifiable {
-    identity: true,
-    facilitator: false,
-};
-
 /// For each of these people, what the actor may read of them, in one query (absent: nothing).
+/// Identity follows [`identifiable_participants`], the one rule; the facilitator-only fields
+/// need the person's territory among the actor's.
 pub async fn identifiable<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     people: &[Uuid],
 ) -> AppResult<std::collections::HashMap<Uuid, Identifiable>> {
-    let ids = || people.iter().copied();
-    let (rows, what): (Vec<Uuid>, Identifiable) = match actor.role {
-        None => (ids().collect(), FACILITATOR),
-        Some(Role::Facilitator) => (
-            participant::Entity::find()
-                .select_only()
-                .column(participant::Column::Id)
-                .filter(participant::Column::Id.is_in(ids()))
-                .filter(participant::Column::TerritoryId.is_in(territories(actor)))
-                .into_tuple()
-                .all(conn)
-                .await?,
-            FACILITATOR,
-        ),
-        Some(Role::Company | Role::Siae) => (
-            placement::Entity::find()
-                .select_only()
-                .column(placement::Column::ParticipantId)
-                .filter(placement::Column::ParticipantId.is_in(ids()))
-                .filter(placement::Column::EmployerId.eq(org(actor)?))
-                .distinct()
-                .into_tuple()
-                .all(conn)
-                .await?,
-            EMPLOYER,
-        ),
-        _ => (Vec::new(), EMPLOYER),
+    let Ok(visible) = identifiable_participants(actor) else {
+        return Ok(Default::default());
     };
-    Ok(rows.into_iter().map(|id| (id, what)).collect())
+    let rows: Vec<(Uuid, Uuid)> = participant::Entity::find()
+        .select_only()
+        .column(participant::Column::Id)
+        .column(participant::Column::TerritoryId)
+        .filter(participant::Column::Id.is_in(people.iter().copied()))
+        .filter(visible)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, territory)| {
+            let facilitator = actor.facilitates(territory);
+            (
+                id,
+                Identifiable {
+                    identity: true,
+                    facilitator,
+                },
+            )
+        })
+        .collect())
 }
