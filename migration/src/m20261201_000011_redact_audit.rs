@@ -27,8 +27,21 @@ pub struct Migration;
 /// Keys that must not stay in `before` / `after`, whatever the object: the spellings the app
 /// writes (camelCase in hand-made JSON, snake_case in serialised rows). The same list as
 /// `service::audit`'s at the time of this migration; that one may grow, this one is frozen.
-const PROTECTED_KEYS: [&str; 15] = [
+const PROTECTED_KEYS: &[&str] = &[
     "publics",
+    // The profile (sex, education, unemployment, QPV, prescriber): identity-level too.
+    "sex",
+    "educationLevel",
+    "education_level",
+    "qpvResident",
+    "qpv_resident",
+    "unemployedSince",
+    "unemployed_since",
+    "prescriberId",
+    "prescriber_id",
+    "trainingEndDate",
+    "training_end_date",
+
     "derogation",
     "justification",
     "firstName",

@@ -8,7 +8,7 @@ use entity::{
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::access::actor;
+use super::access::{Subject, actor, guard};
 use super::connection::{self, Conn, app};
 use super::ledger::{Placement, list_placements};
 use super::loaders::{children, one, opt, territory_of};
@@ -186,8 +186,10 @@ impl Budget {
     async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.created_at
     }
-    async fn created_by(&self) -> &str {
-        &self.0.created_by
+    /// Who filed this version (an e-mail address): administrators and facilitators.
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        guard(ctx, Subject::Caller).await?;
+        Ok(Some(&self.0.created_by))
     }
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<BudgetLine>> {
         let rows = budget_line::Entity::find()

@@ -29,8 +29,21 @@ pub struct AuditFilter {
 /// publics (RSA, AAH, prison release...), eligibility criteria —, a contract's derogation
 /// (DISABLED_WORKER tells a disability, SENIOR an age) and an exit's justification. The
 /// trail outlives anonymization and administrators read it: a copy there would be a copy kept.
-const PROTECTED: [&str; 15] = [
+const PROTECTED: &[&str] = &[
     "publics",
+    // The profile (sex, education, unemployment, QPV, prescriber): identity-level too.
+    "sex",
+    "educationLevel",
+    "education_level",
+    "qpvResident",
+    "qpv_resident",
+    "unemployedSince",
+    "unemployed_since",
+    "prescriberId",
+    "prescriber_id",
+    "trainingEndDate",
+    "training_end_date",
+
     "derogation",
     "justification",
     "first_name",
