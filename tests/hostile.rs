@@ -373,16 +373,25 @@ async fn strings_and_lists_within_their_limits(app: &TestApp) {
         resp["data"]["setReminderPreferences"]["muted"],
         json!(["MONTHLY_STATEMENT"])
     );
-    // A list with its own cap: hour entries reviewed at once.
-    let ids = |n: usize| vec![w.placement.clone(); n];
-    let (_, field, rule) = refusal(
-        &app.run(
+    // A list with its own cap: hour entries reviewed at once. At 500 the service judges the
+    // ids (here, not hour entries); at 501 they are refused before it runs.
+    let review = |n: usize| {
+        app.run(
             "mutation($i: ReviewHoursInput!) { validateHours(input: $i) { id } }",
-            json!({"i": {"entryIds": ids(501)}}),
+            json!({"i": {"entryIds": vec![w.placement.clone(); n]}}),
         )
-        .await,
+    };
+    let at = refusal(&review(500).await);
+    assert_eq!(
+        (at.1.as_str(), at.2.as_str()),
+        ("entryIds", "<none>"),
+        "{at:?}"
     );
-    assert_eq!((field.as_str(), rule.as_str()), ("entryIds", "MAX_ITEMS"));
+    let over = refusal(&review(501).await);
+    assert_eq!(
+        (over.1.as_str(), over.2.as_str()),
+        ("entryIds", "MAX_ITEMS")
+    );
 }
 
 /// Every exception of the tables names a string or a list input of the schema, so a renamed

@@ -657,6 +657,10 @@ mod tests {
         assert!(check_string("name", &"é".repeat(MAX_TEXT_CHARS + 1)).is_err());
         assert!(check_string("agenda", &"a".repeat(MAX_LONG_TEXT_LEN)).is_ok());
         assert!(check_string("agenda", &"a".repeat(MAX_LONG_TEXT_LEN + 1)).is_err());
+        assert!(check_string("password", &"a".repeat(1_024)).is_ok());
+        assert!(check_string("password", &"a".repeat(1_025)).is_err());
+        assert!(check_string("trace", &"a".repeat(4_000)).is_ok());
+        assert!(check_string("trace", &"a".repeat(4_001)).is_err());
         assert!(check_string("name", "a\0b").is_err());
         assert!(check_count("entryIds", MAX_REVIEW_BATCH).is_ok());
         assert!(check_count("entryIds", MAX_REVIEW_BATCH + 1).is_err());
