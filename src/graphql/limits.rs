@@ -1,9 +1,9 @@
 //! What a request may cost before any of it runs, so a stranger with no token cannot buy
-//! seconds of CPU with a few hundred bytes. Checked once the document is parsed, before
-//! async-graphql's own checks: those walk fragment spreads without memory, so a fragment that
-//! spreads the previous one twice costs 2^n of their time however small the document is.
+//! seconds of CPU with a few hundred bytes. Checked in `prepare_request`, before async-graphql's
+//! own checks: those walk fragment spreads without memory, so a fragment that spreads the
+//! previous one twice costs 2^n of their time however small the document is.
 //!
-//! - nesting of `{`, `[`, `(` in the text, before the parser (which recurses on it);
+//! - the text, before the parser: its tokens and how deeply `{`, `[`, `(` nest;
 //! - the size of the document with every fragment expanded, computed with one size per fragment
 //!   (so in the document's length, never in its expansion); a fragment cycle is refused;
 //! - every argument value, literal or variable, through input objects and lists: strings within
@@ -39,8 +39,8 @@ pub const MAX_QUERY_NODES: usize = 5_000;
 /// is the costliest step left (about 15 µs a token unoptimised), so a megabyte of aliases is
 /// refused before it. The largest query of the tests has about a hundred.
 pub const MAX_QUERY_TOKENS: usize = 15_000;
-/// Deepest nesting of braces, brackets and parentheses: far beyond `MAX_DEPTH`, well within the
-/// parser's stack.
+/// Deepest nesting of braces, brackets and parentheses: far beyond `MAX_DEPTH`. The parser stops
+/// deeper text on its own stack limit, but only once read, and its error quotes the whole line.
 pub const MAX_NESTING: usize = 64;
 /// Deepest selection (fields with sub-selections, fragments), counted like async-graphql's
 /// `limit_recursive_depth`, which is given the same value.
