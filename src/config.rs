@@ -57,6 +57,10 @@ pub struct Config {
         global = true
     )]
     pub shutdown_grace_seconds: u64,
+    /// Longest time a request may take (`30s`, `500ms`; a bare number is seconds); past it the
+    /// client gets `503` with `extensions.code` TIMEOUT and the request's work is dropped.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub request_timeout: std::time::Duration,
     /// Start the clock at this instant (RFC 3339), then let it run: for rehearsals, benchmarks
     /// and tests of several processes. Unset in production: the system clock.
     #[arg(long, env = "CLOCK_START", global = true)]
@@ -257,6 +261,28 @@ pub enum Command {
         #[arg(long, default_value = "passerelle-demo.db")]
         file: PathBuf,
     },
+}
+
+/// `30`, `30s` or `500ms`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (number, millis) = match s.strip_suffix("ms") {
+        Some(n) => (n, true),
+        None => (s.strip_suffix('s').unwrap_or(s), false),
+    };
+    let n: u64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("« {s} » : une durée comme 30s ou 500ms (a duration)"))?;
+    let d = if millis {
+        std::time::Duration::from_millis(n)
+    } else {
+        std::time::Duration::from_secs(n)
+    };
+    if d.is_zero() {
+        return Err("une durée non nulle (must not be zero)".into());
+    }
+    Ok(d)
 }
 
 impl Default for Config {

@@ -28,6 +28,9 @@ pub enum AppError {
         errors: Vec<LineError>,
         total: usize,
     },
+    /// The request took longer than `REQUEST_TIMEOUT`; its work was dropped (a mutation's
+    /// transaction rolls back unless it had already committed).
+    Timeout,
     /// Something broke on our side; the detail is logged, never shown.
     Internal(String),
 }
@@ -68,6 +71,9 @@ impl AppError {
                 errors.first().map_or("", |e| e.column.as_str()),
                 errors.first().map_or("", |e| e.message.as_str()),
             ),
+            AppError::Timeout => {
+                "délai de traitement dépassé, requête abandonnée (request timed out)".into()
+            }
             AppError::Internal(_) => "erreur interne (internal error)".into(),
         }
     }
@@ -88,6 +94,7 @@ impl AppError {
             AppError::Forbidden | AppError::ForbiddenBecause(_) => "FORBIDDEN",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::FileRefused { .. } => "FILE_REFUSED",
+            AppError::Timeout => "TIMEOUT",
             AppError::Internal(_) => "INTERNAL",
         }
     }

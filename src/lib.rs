@@ -50,6 +50,7 @@ pub fn app(ctx: Ctx, config: &Config) -> axum::Router {
             max_body_bytes: config.max_body_bytes,
             graphiql: config.graphiql,
             cors_origins: config.cors_origins.clone(),
+            request_timeout: config.request_timeout,
         },
     )
 }

@@ -228,6 +228,8 @@ impl ReportMutation {
     /// `extensions.errors`); lines already recorded with the same hours are skipped.
     async fn import_hour_statements(&self, ctx: &Context<'_>, file: Upload) -> Result<HourImport> {
         let upload = file.value(ctx)?;
+        // The file's name is stored: the same rules as every string input (no NUL, length).
+        super::limits::check_string("file", &upload.filename)?;
         let name = Some(upload.filename.clone());
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut upload.into_read(), &mut bytes)?;

@@ -238,6 +238,26 @@ impl TestApp {
         (s("field"), s("rule"), s("limit"), s("value"))
     }
 
+    /// Serves the real HTTP application with `config` on port 0; the base URL and the stop switch.
+    pub async fn serve(
+        &self,
+        config: &passerelle::config::Config,
+    ) -> (String, tokio::sync::oneshot::Sender<()>) {
+        let router = passerelle::app(self.ctx.clone(), config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(passerelle::http::serve(
+            listener,
+            router,
+            async {
+                let _ = stop_rx.await;
+            },
+            std::time::Duration::from_secs(5),
+        ));
+        (format!("http://{addr}"), stop_tx)
+    }
+
     pub fn reset_statements(&self) {
         self.statements.store(0, Ordering::SeqCst);
         self.sql.lock().expect("sql log").clear();
@@ -473,4 +493,19 @@ impl TestApp {
     pub async fn totals(&self, market: &str) -> Value {
         self.ok(MARKET_TOTALS, json!({"id": market})).await["node"].clone()
     }
+}
+
+/// POSTs a GraphQL body, with a bearer token if given; the status and the JSON answer.
+pub async fn post_gql(
+    client: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut req = client.post(format!("{base}/graphql")).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
 }
