@@ -57,12 +57,50 @@ pub struct Config {
         global = true
     )]
     pub shutdown_grace_seconds: u64,
+    /// Longest time a request may take (`30s`, `500ms`; a bare number is seconds); past it the
+    /// client gets `503` with `extensions.code` TIMEOUT and the request's work is dropped.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub request_timeout: std::time::Duration,
     /// Start the clock at this instant (RFC 3339), then let it run: for rehearsals, benchmarks
     /// and tests of several processes. Unset in production: the system clock.
     #[arg(long, env = "CLOCK_START", global = true)]
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Key that signs the trace tokens of report figures (`traceEntries`), at least 32 bytes.
+    /// Unset: one is drawn at first start and kept in the database, shared by every instance.
+    #[arg(long, env = "TRACE_SECRET", hide_env_values = true, value_parser = Secret::parse, global = true)]
+    pub trace_secret: Option<Secret>,
     #[command(flatten)]
     pub mail: MailConfig,
+}
+
+/// A configured key: never printed (`Debug` hides it), long enough to resist guessing.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub const MIN_BYTES: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.len() < Self::MIN_BYTES {
+            return Err(format!(
+                "au moins {} octets, reçu {} (at least {} bytes)",
+                Self::MIN_BYTES,
+                raw.len(),
+                Self::MIN_BYTES
+            ));
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 /// E-mail and the reminder scheduler.
@@ -223,6 +261,28 @@ pub enum Command {
         #[arg(long, default_value = "passerelle-demo.db")]
         file: PathBuf,
     },
+}
+
+/// `30`, `30s` or `500ms`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (number, millis) = match s.strip_suffix("ms") {
+        Some(n) => (n, true),
+        None => (s.strip_suffix('s').unwrap_or(s), false),
+    };
+    let n: u64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("« {s} » : une durée comme 30s ou 500ms (a duration)"))?;
+    let d = if millis {
+        std::time::Duration::from_millis(n)
+    } else {
+        std::time::Duration::from_secs(n)
+    };
+    if d.is_zero() {
+        return Err("une durée non nulle (must not be zero)".into());
+    }
+    Ok(d)
 }
 
 impl Default for Config {

@@ -18,6 +18,9 @@ pub enum AppError {
     /// The request is valid but clashes with the current state (duplicate, wrong status).
     Conflict(String),
     Forbidden,
+    /// FORBIDDEN with the reason shown, where the reason reveals nothing the caller may not
+    /// know (a rule on what it may see, not whether something exists).
+    ForbiddenBecause(String),
     /// No valid credential; the message says what to do, never whether an account exists.
     Unauthenticated(String),
     /// A file refused as a whole, with each bad line (up to a limit) and how many there were.
@@ -25,6 +28,9 @@ pub enum AppError {
         errors: Vec<LineError>,
         total: usize,
     },
+    /// The request took longer than `REQUEST_TIMEOUT`; its work was dropped (a mutation's
+    /// transaction rolls back unless it had already committed).
+    Timeout,
     /// Something broke on our side; the detail is logged, never shown.
     Internal(String),
 }
@@ -53,7 +59,9 @@ impl AppError {
     /// (No `Display`: a blanket conversion would then drop `extensions.code`.)
     pub fn message(&self) -> String {
         match self {
-            AppError::BadInput { message, .. } | AppError::Conflict(message) => message.clone(),
+            AppError::BadInput { message, .. }
+            | AppError::Conflict(message)
+            | AppError::ForbiddenBecause(message) => message.clone(),
             AppError::NotFound(what) => format!("{what} introuvable (not found)"),
             AppError::Forbidden => "accès refusé (forbidden)".into(),
             AppError::Unauthenticated(message) => message.clone(),
@@ -63,6 +71,9 @@ impl AppError {
                 errors.first().map_or("", |e| e.column.as_str()),
                 errors.first().map_or("", |e| e.message.as_str()),
             ),
+            AppError::Timeout => {
+                "délai de traitement dépassé, requête abandonnée (request timed out)".into()
+            }
             AppError::Internal(_) => "erreur interne (internal error)".into(),
         }
     }
@@ -80,9 +91,10 @@ impl AppError {
             AppError::BadInput { .. } => "BAD_USER_INPUT",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Conflict(_) => "CONFLICT",
-            AppError::Forbidden => "FORBIDDEN",
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => "FORBIDDEN",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::FileRefused { .. } => "FILE_REFUSED",
+            AppError::Timeout => "TIMEOUT",
             AppError::Internal(_) => "INTERNAL",
         }
     }

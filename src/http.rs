@@ -1,5 +1,5 @@
 //! The HTTP face: GraphQL (POST) and GraphiQL (GET) on `/graphql`, health and readiness,
-//! a body limit, one log line per request, graceful shutdown.
+//! a body limit, a time limit, one log line per request, graceful shutdown.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -37,6 +37,8 @@ pub struct HttpOptions {
     pub graphiql: bool,
     /// Origins allowed to call from a browser; empty: no CORS headers (closed).
     pub cors_origins: Vec<String>,
+    /// Longest time a request may take, its body's reading included.
+    pub request_timeout: Duration,
 }
 
 pub fn router(schema: AppSchema, ctx: Ctx, opts: &HttpOptions) -> Router {
@@ -50,7 +52,11 @@ pub fn router(schema: AppSchema, ctx: Ctx, opts: &HttpOptions) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/reports/{kind}/{file}", get(report_file))
-        .layer(RequestBodyLimitLayer::new(opts.max_body_bytes));
+        .layer(RequestBodyLimitLayer::new(opts.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            opts.request_timeout,
+            time_limit,
+        ));
     let origins: Vec<HeaderValue> = opts
         .cors_origins
         .iter()
@@ -105,11 +111,33 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn unauthenticated(e: crate::error::AppError) -> Response {
+    refused(StatusCode::UNAUTHORIZED, e)
+}
+
+/// An error outside GraphQL execution, shaped like the API's own.
+fn refused(status: StatusCode, e: crate::error::AppError) -> Response {
     let body = serde_json::json!({
         "data": null,
         "errors": [{"message": e.message(), "extensions": {"code": e.code()}}],
     });
-    (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+    (status, axum::Json(body)).into_response()
+}
+
+/// Drops a request that runs past `limit` and answers 503 TIMEOUT, like the rest of the API
+/// (tower-http's `TimeoutLayer` answers with an empty body). Dropping the work rolls back an
+/// open transaction. Only time spent waiting can be cut: CPU work between two awaits runs to
+/// its end, which is why the cost of a query is bounded before it runs (`graphql::limits`).
+async fn time_limit(State(limit): State<Duration>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => {
+            tracing::warn!(?limit, "request timed out");
+            refused(
+                StatusCode::SERVICE_UNAVAILABLE,
+                crate::error::AppError::Timeout,
+            )
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -164,7 +192,9 @@ async fn report_file(
         Err(e) => {
             let status = match &e {
                 crate::error::AppError::NotFound(_) => StatusCode::NOT_FOUND,
-                crate::error::AppError::Forbidden => StatusCode::FORBIDDEN,
+                crate::error::AppError::Forbidden | crate::error::AppError::ForbiddenBecause(_) => {
+                    StatusCode::FORBIDDEN
+                }
                 crate::error::AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 _ => StatusCode::BAD_REQUEST,
             };

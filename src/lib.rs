@@ -23,12 +23,20 @@ use service::Ctx;
 pub async fn start(config: &Config, clock: Option<SharedClock>) -> Result<Ctx, sea_orm::DbErr> {
     let db = Db::connect(&config.database_url, config.db_max_connections).await?;
     db.migrate().await?;
+    let clock: SharedClock = clock.unwrap_or_else(|| match config.clock_start {
+        Some(at) => Arc::new(ShiftedClock::starting_at(at)),
+        None => Arc::new(SystemClock),
+    });
+    let trace_key = service::secret::TraceKey::load(
+        &db.conn,
+        config.trace_secret.as_ref().map(config::Secret::expose),
+        clock.now(),
+    )
+    .await?;
     Ok(Ctx {
         db,
-        clock: clock.unwrap_or_else(|| match config.clock_start {
-            Some(at) => Arc::new(ShiftedClock::starting_at(at)),
-            None => Arc::new(SystemClock),
-        }),
+        clock,
+        trace_key,
     })
 }
 
@@ -42,6 +50,7 @@ pub fn app(ctx: Ctx, config: &Config) -> axum::Router {
             max_body_bytes: config.max_body_bytes,
             graphiql: config.graphiql,
             cors_origins: config.cors_origins.clone(),
+            request_timeout: config.request_timeout,
         },
     )
 }

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::TestApp;
+use common::{TestApp, post_gql};
 use passerelle::config::Config;
 use serde_json::json;
 
@@ -166,23 +166,6 @@ async fn post_raw(addr: std::net::SocketAddr, len: usize) -> String {
         .to_string()
 }
 
-/// Serves `app` with `config` on port 0; the base URL and the stop switch.
-async fn spawn(app: &TestApp, config: &Config) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let router = passerelle::app(app.ctx.clone(), config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(passerelle::http::serve(
-        listener,
-        router,
-        async {
-            let _ = stop_rx.await;
-        },
-        Duration::from_secs(5),
-    ));
-    (format!("http://{addr}"), stop_tx)
-}
-
 async fn hardening_switches(app: &TestApp) {
     let client = reqwest::Client::new();
     let preflight = |base: String, origin: &'static str| {
@@ -227,7 +210,7 @@ async fn hardening_switches(app: &TestApp) {
         }
     };
     // Defaults: CORS closed, GraphiQL and introspection on.
-    let (base, stop) = spawn(app, &Config::default()).await;
+    let (base, stop) = app.serve(&Config::default()).await;
     assert_eq!(introspect(base.clone()).await.as_deref(), Some("QueryRoot"));
     assert_eq!(preflight(base.clone(), "https://evil.example").await, None);
     assert_eq!(
@@ -247,7 +230,7 @@ async fn hardening_switches(app: &TestApp) {
         introspection: false,
         ..Config::default()
     };
-    let (base, stop) = spawn(app, &config).await;
+    let (base, stop) = app.serve(&config).await;
     assert_eq!(
         preflight(base.clone(), "https://clauses.exemple.fr")
             .await
@@ -275,19 +258,4 @@ async fn hardening_switches(app: &TestApp) {
     .await;
     assert_eq!(ok["data"]["me"]["role"], "ADMIN");
     stop.send(()).unwrap();
-}
-
-/// POSTs a GraphQL body, with a bearer token if given; the status and the JSON answer.
-async fn post_gql(
-    client: &reqwest::Client,
-    base: &str,
-    token: Option<&str>,
-    body: serde_json::Value,
-) -> (u16, serde_json::Value) {
-    let mut req = client.post(format!("{base}/graphql")).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap())
 }

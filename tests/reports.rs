@@ -5,7 +5,6 @@ mod common;
 
 use std::time::Duration;
 
-use async_graphql::{Request, UploadValue, Variables};
 use common::{
     CORRECT, CREATE_MARKET, CREATE_PARTICIPANT, CREATE_PLACEMENT, NOW, REJECT, TestApp, VALIDATE,
     World,
@@ -692,26 +691,8 @@ async fn exports_over_http(app: &TestApp) {
     stop.send(()).ok();
 }
 
-const IMPORT: &str = "mutation($file: Upload!) { importHourStatements(file: $file) { id lineCount recordedCount unchangedCount sha256 } }";
-
 async fn upload(app: &TestApp, actor: Actor, csv: impl AsRef<[u8]>) -> Value {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("heures.csv");
-    std::fs::write(&path, csv).unwrap();
-    let mut req: Request = passerelle::graphql::prepare(
-        Request::new(IMPORT).variables(Variables::from_json(json!({"file": null}))),
-        &app.ctx,
-        Some(actor),
-    );
-    req.set_upload(
-        "variables.file",
-        UploadValue {
-            filename: "heures-octobre.csv".into(),
-            content_type: Some("text/csv".into()),
-            content: std::fs::File::open(&path).unwrap(),
-        },
-    );
-    serde_json::to_value(app.schema.execute(req).await).unwrap()
+    app.upload_hours(actor, csv).await
 }
 
 async fn reference(app: &TestApp, placement: &str) -> String {

@@ -38,6 +38,7 @@ pub mod placement;
 pub mod placement_exit;
 pub mod reminder;
 pub mod reminder_preference;
+pub mod server_secret;
 pub mod status_change;
 pub mod territory;
 pub mod user_territory;

@@ -11,6 +11,8 @@ mod m20261122_000005_reminders;
 mod m20261122_000006_reports;
 mod m20261122_000007_deadline_to_plan;
 mod m20261122_000008_placement_lot;
+mod m20261201_000010_server_secret;
+mod m20261201_000011_redact_audit;
 
 pub struct Migrator;
 
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_reports::Migration),
             Box::new(m20261122_000007_deadline_to_plan::Migration),
             Box::new(m20261122_000008_placement_lot::Migration),
+            Box::new(m20261201_000010_server_secret::Migration),
+            Box::new(m20261201_000011_redact_audit::Migration),
         ]
     }
 }

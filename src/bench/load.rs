@@ -386,6 +386,7 @@ async fn statements_per_page(
     let counted = Ctx {
         db,
         clock: ctx.clock.clone(),
+        trace_key: ctx.trace_key.clone(),
     };
     let schema = crate::graphql::build_schema(Some(counted.clone()));
     let req = crate::graphql::prepare(
@@ -807,6 +808,7 @@ async fn reminders_of_a_day(config: &Config, ctx: &Ctx, territory: Uuid) -> Resu
     let day_ctx = Ctx {
         db: ctx.db.clone(),
         clock: clock.clone(),
+        trace_key: ctx.trace_key.clone(),
     };
     let conn = &ctx.db.conn;
     let week = [day, day + Days::days(7)];

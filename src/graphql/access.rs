@@ -256,6 +256,7 @@ pub const SENSITIVE_TYPES: &[&str] = &[
     "Decision",
     "DeadlineRecipient",
     "ConventionDocument",
+    "Budget",
 ];
 
 /// `(type, field, access)` for every field of the sensitive types.
@@ -328,6 +329,17 @@ pub const FIELD_RULES: &[(&str, &str, FieldAccess)] = &[
     ("ConventionDocument", "reference", Open),
     ("ConventionDocument", "addedAt", Open),
     ("ConventionDocument", "addedBy", Staff),
+    ("Budget", "id", Open),
+    ("Budget", "year", Open),
+    ("Budget", "version", Open),
+    ("Budget", "chargesCents", Open),
+    ("Budget", "productsCents", Open),
+    ("Budget", "commercialShareBp", Open),
+    ("Budget", "unforeseenShareBp", Open),
+    ("Budget", "warnings", Open),
+    ("Budget", "createdAt", Open),
+    ("Budget", "createdBy", Staff),
+    ("Budget", "lines", Open),
 ];
 
 pub fn field_rule(parent: &str, field: &str) -> Option<FieldAccess> {

@@ -8,10 +8,10 @@ use entity::{
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::access::actor;
+use super::access::{Subject, actor, guard};
 use super::connection::{self, Conn, app};
 use super::ledger::{Placement, list_placements};
-use super::loaders::{one, opt, territory_of};
+use super::loaders::{children, one, opt, territory_of};
 use super::market::{Market, hours};
 use super::party::{Operation, Organization, Territory};
 use crate::domain::{
@@ -87,12 +87,7 @@ impl Chantier {
         self.0.commercial_derogation.as_deref()
     }
     async fn supervisors(&self, ctx: &Context<'_>) -> Result<Vec<Supervisor>> {
-        let rows = chantier_supervisor::Entity::find()
-            .filter(chantier_supervisor::Column::ChantierId.eq(self.0.id))
-            .order_by_asc(chantier_supervisor::Column::Id)
-            .all(&app(ctx).db.conn)
-            .await
-            .map_err(AppError::from)?;
+        let rows = children::<chantier_supervisor::Entity>(ctx, self.0.id).await?;
         Ok(rows.into_iter().map(Supervisor).collect())
     }
     /// The current budget of a year (its latest version).
@@ -105,12 +100,7 @@ impl Chantier {
     }
     /// Every funding line, cancelled ones included.
     async fn funding_lines(&self, ctx: &Context<'_>) -> Result<Vec<FundingLine>> {
-        let rows = funding_line::Entity::find()
-            .filter(funding_line::Column::ChantierId.eq(self.0.id))
-            .order_by_asc(funding_line::Column::Id)
-            .all(&app(ctx).db.conn)
-            .await
-            .map_err(AppError::from)?;
+        let rows = children::<funding_line::Entity>(ctx, self.0.id).await?;
         Ok(rows.into_iter().map(FundingLine).collect())
     }
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
@@ -196,8 +186,10 @@ impl Budget {
     async fn created_at(&self) -> chrono::DateTime<chrono::Utc> {
         self.0.created_at
     }
-    async fn created_by(&self) -> &str {
-        &self.0.created_by
+    /// Who filed this version (an e-mail address): administrators and facilitators.
+    async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        guard(ctx, Subject::Caller).await?;
+        Ok(Some(&self.0.created_by))
     }
     async fn lines(&self, ctx: &Context<'_>) -> Result<Vec<BudgetLine>> {
         let rows = budget_line::Entity::find()

@@ -117,6 +117,116 @@ where
     }
 }
 
+/// A row that belongs to a parent object (a convention's parties, a chantier's funding lines…):
+/// its nested list is loaded for a whole page of parents in one query. The parent was loaded
+/// through the caller's scope; its children are part of it.
+pub trait Child: EntityTrait {
+    fn parent_column() -> Self::Column;
+    fn order_column() -> Self::Column;
+    /// Newest first rather than in order.
+    const DESCENDING: bool;
+    fn parent_of(m: &Self::Model) -> Uuid;
+}
+
+macro_rules! child {
+    ($($m:ident: $parent:ident ($field:ident) by $order:ident $(, $desc:tt)?;)*) => {$(
+        impl Child for entity::$m::Entity {
+            fn parent_column() -> Self::Column {
+                entity::$m::Column::$parent
+            }
+            fn order_column() -> Self::Column {
+                entity::$m::Column::$order
+            }
+            const DESCENDING: bool = child!(@desc $($desc)?);
+            fn parent_of(m: &Self::Model) -> Uuid {
+                m.$field
+            }
+        }
+    )*};
+    (@desc) => { false };
+    (@desc desc) => { true };
+}
+
+child! {
+    chantier_supervisor: ChantierId (chantier_id) by Id;
+    funding_line: ChantierId (chantier_id) by Id;
+    convention_party: ConventionId (convention_id) by Id;
+    convention_amount: ConventionId (convention_id) by Year;
+    convention_document: ConventionId (convention_id) by Id;
+    commission_member: CommissionId (commission_id) by Id;
+    decision: CommissionId (commission_id) by Id;
+    eligibility: ParticipantId (participant_id) by Id, desc;
+    eligibility_proof: EligibilityId (eligibility_id) by Id;
+    pass_iae: ParticipantId (participant_id) by StartDate, desc;
+}
+
+/// The children of one parent, of entity `E`.
+pub struct ChildrenOf<E>(pub Uuid, PhantomData<fn() -> E>);
+
+impl<E> Clone for ChildrenOf<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<E> Copy for ChildrenOf<E> {}
+impl<E> PartialEq for ChildrenOf<E> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<E> Eq for ChildrenOf<E> {}
+impl<E> Hash for ChildrenOf<E> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state)
+    }
+}
+
+impl<E> Loader<ChildrenOf<E>> for AppLoader
+where
+    E: Child,
+    E::Model: Clone + Send + Sync,
+{
+    type Value = Vec<E::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[ChildrenOf<E>],
+    ) -> Result<HashMap<ChildrenOf<E>, Self::Value>, Self::Error> {
+        let order = if E::DESCENDING {
+            sea_orm::Order::Desc
+        } else {
+            sea_orm::Order::Asc
+        };
+        let rows = E::find()
+            .filter(E::parent_column().is_in(keys.iter().map(|k| k.0)))
+            .order_by(E::order_column(), order)
+            .all(&self.ctx.db.conn)
+            .await
+            .map_err(err)?;
+        let mut out: HashMap<ChildrenOf<E>, Self::Value> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        for r in rows {
+            out.entry(ChildrenOf(E::parent_of(&r), PhantomData))
+                .or_default()
+                .push(r);
+        }
+        Ok(out)
+    }
+}
+
+/// A parent's nested list, batched with the other parents of the page.
+pub async fn children<E>(ctx: &Context<'_>, parent: Uuid) -> async_graphql::Result<Vec<E::Model>>
+where
+    E: Child,
+    E::Model: Clone + Send + Sync,
+{
+    Ok(loader(ctx)
+        .load_one(ChildrenOf::<E>(parent, PhantomData))
+        .await?
+        .unwrap_or_default())
+}
+
 /// The lots of a market, by number.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LotsOf(pub Uuid);

@@ -5,6 +5,7 @@ pub mod account;
 pub mod chantier;
 pub mod connection;
 pub mod ledger;
+pub mod limits;
 pub mod loaders;
 pub mod market;
 pub mod node;
@@ -70,10 +71,12 @@ pub fn build_schema_with(ctx: Option<Ctx>, introspection: bool) -> AppSchema {
         MutationRoot::default(),
         EmptySubscription,
     )
+    // First: the document is measured before anything else walks it.
+    .extension(limits::Limits)
     .extension(access::AccessControl)
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
-    .limit_recursive_depth(32);
+    .limit_recursive_depth(limits::MAX_RECURSIVE_DEPTH);
     if !introspection {
         builder = builder.disable_introspection();
     }

@@ -3,12 +3,11 @@
 use async_graphql::{Context, ID, Object, Result};
 use chrono::NaiveDate;
 use entity::{eligibility, operation, organization, participant, pass_iae, territory};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::access::{Subject, actor, guard};
 use super::connection::{self, Conn, app};
 use super::ledger::Placement;
-use super::loaders::{IdentityRead, loader, opt, territory_of};
+use super::loaders::{IdentityRead, children, loader, opt, territory_of};
 use super::market::Market;
 use super::path::{Eligibility, PassIae};
 use crate::domain::{EducationLevel, OperationKind, OrganizationKind, Public, Sex, SiaeSubtype};
@@ -195,23 +194,13 @@ impl Participant {
     /// facilitators of the person's territory only.
     async fn eligibilities(&self, ctx: &Context<'_>) -> Result<Option<Vec<Eligibility>>> {
         guard(ctx, Subject::Person(self.0.id)).await?;
-        let rows = eligibility::Entity::find()
-            .filter(eligibility::Column::ParticipantId.eq(self.0.id))
-            .order_by_desc(eligibility::Column::Id)
-            .all(&app(ctx).db.conn)
-            .await
-            .map_err(crate::error::AppError::from)?;
+        let rows = children::<eligibility::Entity>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(Eligibility).collect()))
     }
     /// PASS IAE, newest first (facilitators of the person's territory).
     async fn passes_iae(&self, ctx: &Context<'_>) -> Result<Option<Vec<PassIae>>> {
         guard(ctx, Subject::Person(self.0.id)).await?;
-        let rows = pass_iae::Entity::find()
-            .filter(pass_iae::Column::ParticipantId.eq(self.0.id))
-            .order_by_desc(pass_iae::Column::StartDate)
-            .all(&app(ctx).db.conn)
-            .await
-            .map_err(crate::error::AppError::from)?;
+        let rows = children::<pass_iae::Entity>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(PassIae).collect()))
     }
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]

@@ -6,12 +6,11 @@ use entity::{
     eligibility, eligibility_proof, exit_follow_up, immersion, organization, pass_iae,
     placement_exit,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::access::actor;
 use super::connection::app;
 use super::ledger::Placement;
-use super::loaders::opt;
+use super::loaders::{children, opt};
 use super::params::ParameterInForce;
 use super::party::Organization;
 use crate::domain::exits::ExitCounts;
@@ -19,7 +18,6 @@ use crate::domain::params::ParamKey;
 use crate::domain::{
     AttesterKind, Criterion, EligibilityScheme, ExitCategory, ExitOutcome, ProofKind, SiaeSubtype,
 };
-use crate::error::AppError;
 use crate::ids::{self, Kind};
 use crate::service;
 use crate::service::eligibility::{IssuePassInput, RecordEligibilityInput};
@@ -61,12 +59,7 @@ impl Eligibility {
         self.0.valid_until
     }
     async fn proofs(&self, ctx: &Context<'_>) -> Result<Vec<EligibilityProof>> {
-        let rows = eligibility_proof::Entity::find()
-            .filter(eligibility_proof::Column::EligibilityId.eq(self.0.id))
-            .order_by_asc(eligibility_proof::Column::Id)
-            .all(&app(ctx).db.conn)
-            .await
-            .map_err(AppError::from)?;
+        let rows = children::<eligibility_proof::Entity>(ctx, self.0.id).await?;
         Ok(rows
             .into_iter()
             .map(|p| EligibilityProof {

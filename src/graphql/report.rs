@@ -192,7 +192,10 @@ impl ReportQuery {
             .await?,
         )
     }
-    /// The ledger entries behind a figure: pass the figure's `trace`.
+    /// The ledger entries behind a figure: pass the figure's `trace` (signed by the server and
+    /// bound to its report; anything else is BAD_USER_INPUT). A figure that picks people by who
+    /// they are (a band of people, an exit category) opens for facilitators of the territory
+    /// only; others get FORBIDDEN and keep the report's count.
     #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
     async fn trace_entries(
         &self,
@@ -218,11 +221,15 @@ pub struct ReportMutation;
 
 #[Object]
 impl ReportMutation {
-    /// Uploads a month of hours (CSV: `reference;mois;heures`, optional `nature` and `nom`).
+    /// Uploads a month of hours (CSV: `reference;mois;heures`, optional `nature` and `nom`;
+    /// `nom` is checked for the people the uploader may identify, its employees, and ignored
+    /// for the others, whose name it may not test).
     /// All or nothing: a bad line refuses the file (FILE_REFUSED, every error in
     /// `extensions.errors`); lines already recorded with the same hours are skipped.
     async fn import_hour_statements(&self, ctx: &Context<'_>, file: Upload) -> Result<HourImport> {
         let upload = file.value(ctx)?;
+        // The file's name is stored: the same rules as every string input (no NUL, length).
+        super::limits::check_string("file", &upload.filename)?;
         let name = Some(upload.filename.clone());
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut upload.into_read(), &mut bytes)?;

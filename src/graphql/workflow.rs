@@ -14,7 +14,7 @@ use super::access::{Subject, actor, guard};
 use super::chantier::Chantier;
 use super::connection::{self, Conn, app};
 use super::ledger::Placement;
-use super::loaders::{one, opt, territory_of};
+use super::loaders::{children, one, opt, territory_of};
 use super::market::StatusChange;
 use super::node::{self, Node};
 use super::party::{Operation, Organization, Territory};
@@ -258,21 +258,21 @@ impl Convention {
         self.0.signed_on
     }
     async fn parties(&self, ctx: &Context<'_>) -> Result<Vec<ConventionParty>> {
-        Ok(service::convention::parties(app(ctx), self.0.id)
+        Ok(children::<convention_party::Entity>(ctx, self.0.id)
             .await?
             .into_iter()
             .map(ConventionParty)
             .collect())
     }
     async fn amounts(&self, ctx: &Context<'_>) -> Result<Vec<ConventionAmount>> {
-        Ok(service::convention::amounts(app(ctx), self.0.id)
+        Ok(children::<convention_amount::Entity>(ctx, self.0.id)
             .await?
             .into_iter()
             .map(ConventionAmount)
             .collect())
     }
     async fn documents(&self, ctx: &Context<'_>) -> Result<Vec<ConventionDocument>> {
-        Ok(service::convention::documents(app(ctx), self.0.id)
+        Ok(children::<convention_document::Entity>(ctx, self.0.id)
             .await?
             .into_iter()
             .map(ConventionDocument)
@@ -402,14 +402,14 @@ impl Commission {
         self.0.sequence
     }
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<CommissionMember>> {
-        Ok(service::commission::members(app(ctx), self.0.id)
+        Ok(children::<commission_member::Entity>(ctx, self.0.id)
             .await?
             .into_iter()
             .map(CommissionMember)
             .collect())
     }
     async fn decisions(&self, ctx: &Context<'_>) -> Result<Vec<Decision>> {
-        Ok(service::commission::decisions(app(ctx), self.0.id)
+        Ok(children::<decision::Entity>(ctx, self.0.id)
             .await?
             .into_iter()
             .map(Decision)

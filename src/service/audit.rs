@@ -24,7 +24,57 @@ pub struct AuditFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// An entity's fields as JSON, for `before` / `after`.
+/// Keys that never enter the trail, in the spellings the app writes (snake_case in serialised
+/// rows, camelCase in hand-made JSON): what DOMAIN.md section 9 protects — names, birth date,
+/// publics (RSA, AAH, prison release...), eligibility criteria —, a contract's derogation
+/// (DISABLED_WORKER tells a disability, SENIOR an age) and an exit's justification. The
+/// trail outlives anonymization and administrators read it: a copy there would be a copy kept.
+const PROTECTED: &[&str] = &[
+    "publics",
+    // The profile (sex, education, unemployment, QPV, prescriber): identity-level too.
+    "sex",
+    "educationLevel",
+    "education_level",
+    "qpvResident",
+    "qpv_resident",
+    "unemployedSince",
+    "unemployed_since",
+    "prescriberId",
+    "prescriber_id",
+    "trainingEndDate",
+    "training_end_date",
+
+    "derogation",
+    "justification",
+    "first_name",
+    "last_name",
+    "birth_date",
+    "search_text",
+    "firstName",
+    "lastName",
+    "birthDate",
+    "searchText",
+    "criteria",
+    "criterion",
+    "proofs",
+    "identity",
+];
+
+/// Removes the protected keys wherever they sit in `value`.
+fn redact(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for key in PROTECTED {
+                map.remove(key);
+            }
+            map.values_mut().for_each(redact);
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        _ => {}
+    }
+}
+
+/// An entity's fields as JSON, for `before` / `after` (`record` leaves out the protected ones).
 pub fn json<T: serde::Serialize>(model: &T) -> Value {
     serde_json::to_value(model).unwrap_or(Value::Null)
 }
@@ -41,6 +91,12 @@ pub async fn record<C: ConnectionTrait>(
     before: Option<&Value>,
     after: Option<&Value>,
 ) -> AppResult<()> {
+    // Every writer goes through here, so no writer can copy a protected field in by mistake.
+    let kept = |v: &Value| {
+        let mut v = v.clone();
+        redact(&mut v);
+        v.to_string()
+    };
     audit_event::ActiveModel {
         id: Set(ctx.clock.new_id()),
         actor_id: Set(actor.user_id),
@@ -49,8 +105,8 @@ pub async fn record<C: ConnectionTrait>(
         object_type: Set(kind.name().to_string()),
         object_id: Set(object_id),
         territory_id: Set(territory_id),
-        before: Set(before.map(Value::to_string)),
-        after: Set(after.map(Value::to_string)),
+        before: Set(before.map(kept)),
+        after: Set(after.map(kept)),
         at: Set(ctx.clock.now()),
     }
     .insert(conn)
@@ -88,4 +144,24 @@ pub async fn list(
         select = select.filter(audit_event::Column::At.lt(to));
     }
     page::fetch(&ctx.db.conn, select, audit_event::Column::Id, &args).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protected_keys_leave_at_any_depth_and_the_rest_stays() {
+        let mut v = serde_json::json!({
+            "sex": "FEMALE",
+            "publics": "AAH,PRISON_LEAVER",
+            "derogation": "DISABLED_WORKER",
+            "nested": {"first_name": "Zoé", "kept": 1, "list": [{"birthDate": "1987-03-14", "x": 2}]},
+        });
+        redact(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"sex": "FEMALE", "nested": {"kept": 1, "list": [{"x": 2}]}})
+        );
+    }
 }

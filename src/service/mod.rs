@@ -21,6 +21,7 @@ pub mod placement;
 pub mod reminders;
 pub mod report;
 pub mod scope;
+pub mod secret;
 pub mod stats;
 pub mod territory;
 pub mod workflow;
@@ -31,11 +32,12 @@ use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 
-/// What every service call needs: the store and the clock.
+/// What every service call needs: the store, the clock, and the key that signs traces.
 #[derive(Clone)]
 pub struct Ctx {
     pub db: Db,
     pub clock: SharedClock,
+    pub trace_key: secret::TraceKey,
 }
 
 /// Refuses unless exactly one of the named inputs is given (`given` in the same order).

@@ -3,7 +3,7 @@
 use async_graphql::{ID, InputObject};
 use chrono::Datelike;
 use chrono::NaiveDate;
-use entity::{participant, participant_access, placement, territory};
+use entity::{participant, participant_access, placement, placement_exit, territory};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
@@ -145,27 +145,30 @@ pub async fn list(
         select = select.filter(participant::Column::TerritoryId.eq(t));
     }
     if let Some(search) = filter.search.as_deref().filter(|s| !s.trim().is_empty()) {
-        select = select.filter(page::matches(participant::Column::SearchText, search));
+        // A name matches only people the caller may identify; the others (those a company
+        // hosts, say) are left out whatever the term, or trying names would tell who they are.
+        select = select
+            .filter(page::matches(participant::Column::SearchText, search))
+            .filter(scope::identifiable_participants(actor)?);
     }
     page::fetch(&ctx.db.conn, select, participant::Column::Id, &args).await
 }
 
-/// What the audit trail keeps of a participant: the profile reports count, never the identity,
-/// so that anonymization leaves no copy of it behind.
+/// What the audit trail keeps of a participant: the profile reports count, never the identity
+/// (names, birth date, publics), so that anonymization leaves no copy of it behind.
 fn profile(p: &participant::Model) -> serde_json::Value {
     serde_json::json!({
         "territoryId": p.territory_id,
         "sex": p.sex,
         "educationLevel": p.education_level,
         "qpvResident": p.qpv_resident,
-        "publics": p.publics,
         "prescriberId": p.prescriber_id,
         "anonymizedAt": p.anonymized_at,
     })
 }
 
-/// Whether the actor may read this person's identity: facilitators of the territory, and the
-/// organization that employs the person (for its own employees).
+/// Whether the actor may read this person's identity (`scope::identifiable_participants`):
+/// facilitators of the territory, and the organization that employs the person.
 pub async fn may_see_identity(ctx: &Ctx, actor: &Actor, p: &participant::Model) -> AppResult<bool> {
     if actor.facilitates(p.territory_id) {
         return Ok(true);
@@ -173,15 +176,15 @@ pub async fn may_see_identity(ctx: &Ctx, actor: &Actor, p: &participant::Model) 
     if !(actor.is(Role::Company) || actor.is(Role::Siae)) {
         return Ok(false);
     }
-    let Some(org) = actor.organization_id else {
+    let Ok(identifiable) = scope::identifiable_participants(actor) else {
         return Ok(false);
     };
-    let employs = placement::Entity::find()
-        .filter(placement::Column::ParticipantId.eq(p.id))
-        .filter(placement::Column::EmployerId.eq(org))
+    let found = participant::Entity::find()
+        .filter(identifiable)
+        .filter(participant::Column::Id.eq(p.id))
         .count(&ctx.db.conn)
         .await?;
-    Ok(employs > 0)
+    Ok(found > 0)
 }
 
 /// Records that the actor read these people's identity (who, when, which), in one write.
@@ -223,8 +226,10 @@ pub async fn accesses(
         .await?)
 }
 
-/// Clears the identity and keeps every count and hour: the birth date keeps its year (age
-/// bands), names and search text are emptied.
+/// Clears the identity and keeps the other counts and every hour: the birth date keeps its
+/// year (age bands), names, search text and publics are emptied (publics are identity in
+/// DOMAIN.md section 9: kept, they would tie "AAH" or "prison release" to a placement its
+/// employer knows; the person then no longer counts in the PUBLIC:* lines of reports).
 pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participant::Model> {
     let id = ids::decode(Kind::Participant, id, "participantId")?;
     let txn = ctx.db.begin_write().await?;
@@ -252,8 +257,39 @@ pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participa
     am.last_name = Set(ANONYMIZED.to_string());
     am.birth_date = Set(birth_year);
     am.search_text = Set(String::new());
+    am.publics = Set(String::new());
     am.anonymized_at = Set(Some(ctx.clock.now()));
     let p = am.update(&txn.txn).await?;
+    // What the person's contracts and exits say of them goes too: a derogation tells a
+    // disability (DISABLED_WORKER) or an age, an exit's justification is free text about them.
+    let theirs = sea_orm::sea_query::Query::select()
+        .column(placement::Column::Id)
+        .from(placement::Entity)
+        .and_where(placement::Column::ParticipantId.eq(p.id))
+        .to_owned();
+    placement::Entity::update_many()
+        .col_expr(
+            placement::Column::Derogation,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .filter(placement::Column::ParticipantId.eq(p.id))
+        .exec(&txn.txn)
+        .await?;
+    placement_exit::Entity::update_many()
+        .col_expr(
+            placement_exit::Column::Justification,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .filter(placement_exit::Column::PlacementId.in_subquery(theirs))
+        .exec(&txn.txn)
+        .await?;
+    // Deadlines about the person (eligibility, PASS IAE) end with the file: no more reminders.
+    super::deadlines::sync(
+        &txn.txn,
+        ctx,
+        super::deadlines::SubjectRef::Participant(p.id),
+    )
+    .await?;
     audit::record(
         ctx,
         &txn.txn,

@@ -248,6 +248,28 @@ pub fn participants(actor: &Actor) -> AppResult<Condition> {
     }
 }
 
+/// People whose identity the actor may read (DOMAIN.md section 9): facilitators those of their
+/// territories, an employer the people it employs (on any placement), the system everyone.
+/// A host company, a buyer, a funder identifies nobody. The one rule behind `identity`, name
+/// search and the import's name column.
+pub fn identifiable_participants(actor: &Actor) -> AppResult<Condition> {
+    match actor.role {
+        None => Ok(everything()),
+        Some(Role::Facilitator) => {
+            Ok(Condition::all().add(participant::Column::TerritoryId.is_in(territories(actor))))
+        }
+        Some(Role::Company | Role::Siae) => {
+            let employed = Query::select()
+                .column(placement::Column::ParticipantId)
+                .from(placement::Entity)
+                .and_where(placement::Column::EmployerId.eq(org(actor)?))
+                .to_owned();
+            Ok(Condition::all().add(participant::Column::Id.in_subquery(employed)))
+        }
+        _ => Err(AppError::Forbidden),
+    }
+}
+
 pub fn placements(actor: &Actor) -> AppResult<Condition> {
     match actor.role {
         None => Ok(everything()),
@@ -435,48 +457,37 @@ pub struct Identifiable {
     pub facilitator: bool,
 }
 
-const FACILITATOR: Identifiable = Identifiable {
-    identity: true,
-    facilitator: true,
-};
-const EMPLOYER: Identifiable = Identifiable {
-    identity: true,
-    facilitator: false,
-};
-
 /// For each of these people, what the actor may read of them, in one query (absent: nothing).
+/// Identity follows [`identifiable_participants`], the one rule; the facilitator-only fields
+/// need the person's territory among the actor's.
 pub async fn identifiable<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     people: &[Uuid],
 ) -> AppResult<std::collections::HashMap<Uuid, Identifiable>> {
-    let ids = || people.iter().copied();
-    let (rows, what): (Vec<Uuid>, Identifiable) = match actor.role {
-        None => (ids().collect(), FACILITATOR),
-        Some(Role::Facilitator) => (
-            participant::Entity::find()
-                .select_only()
-                .column(participant::Column::Id)
-                .filter(participant::Column::Id.is_in(ids()))
-                .filter(participant::Column::TerritoryId.is_in(territories(actor)))
-                .into_tuple()
-                .all(conn)
-                .await?,
-            FACILITATOR,
-        ),
-        Some(Role::Company | Role::Siae) => (
-            placement::Entity::find()
-                .select_only()
-                .column(placement::Column::ParticipantId)
-                .filter(placement::Column::ParticipantId.is_in(ids()))
-                .filter(placement::Column::EmployerId.eq(org(actor)?))
-                .distinct()
-                .into_tuple()
-                .all(conn)
-                .await?,
-            EMPLOYER,
-        ),
-        _ => (Vec::new(), EMPLOYER),
+    let Ok(visible) = identifiable_participants(actor) else {
+        return Ok(Default::default());
     };
-    Ok(rows.into_iter().map(|id| (id, what)).collect())
+    let rows: Vec<(Uuid, Uuid)> = participant::Entity::find()
+        .select_only()
+        .column(participant::Column::Id)
+        .column(participant::Column::TerritoryId)
+        .filter(participant::Column::Id.is_in(people.iter().copied()))
+        .filter(visible)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, territory)| {
+            let facilitator = actor.facilitates(territory);
+            (
+                id,
+                Identifiable {
+                    identity: true,
+                    facilitator,
+                },
+            )
+        })
+        .collect())
 }

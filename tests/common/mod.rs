@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::{Request, Variables};
 use chrono::{DateTime, Utc};
-use passerelle::clock::ManualClock;
+use passerelle::clock::{Clock, ManualClock};
 use passerelle::db::Db;
 use passerelle::domain::auth::{Actor, Role};
 use passerelle::graphql::{AppSchema, build_schema};
 use passerelle::service::Ctx;
+use passerelle::service::secret::TraceKey;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
@@ -106,9 +107,13 @@ impl TestApp {
                 .push(info.statement.sql.clone());
         });
         let clock = Arc::new(ManualClock::new(NOW.parse::<DateTime<Utc>>().unwrap()));
+        let trace_key = TraceKey::load(&db.conn, None, clock.now())
+            .await
+            .expect("trace key");
         let ctx = Ctx {
             db,
             clock: clock.clone(),
+            trace_key,
         };
         let schema = build_schema(Some(ctx.clone()));
         Self {
@@ -233,6 +238,26 @@ impl TestApp {
         (s("field"), s("rule"), s("limit"), s("value"))
     }
 
+    /// Serves the real HTTP application with `config` on port 0; the base URL and the stop switch.
+    pub async fn serve(
+        &self,
+        config: &passerelle::config::Config,
+    ) -> (String, tokio::sync::oneshot::Sender<()>) {
+        let router = passerelle::app(self.ctx.clone(), config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(passerelle::http::serve(
+            listener,
+            router,
+            async {
+                let _ = stop_rx.await;
+            },
+            std::time::Duration::from_secs(5),
+        ));
+        (format!("http://{addr}"), stop_tx)
+    }
+
     pub fn reset_statements(&self) {
         self.statements.store(0, Ordering::SeqCst);
         self.sql.lock().expect("sql log").clear();
@@ -300,6 +325,7 @@ pub const VALIDATE: &str =
 pub const REJECT: &str = "mutation($i: ReviewHoursInput!) { rejectHours(input: $i) { id status } }";
 pub const CORRECT: &str =
     "mutation($i: CorrectHoursInput!) { correctHours(input: $i) { id minutes reason } }";
+pub const IMPORT: &str = "mutation($file: Upload!) { importHourStatements(file: $file) { id lineCount recordedCount unchangedCount sha256 } }";
 pub const MARKET_TOTALS: &str = "query($id: ID!) { node(id: $id) { ... on Market { hoursTarget hoursDelivered hoursPending completionRate participantCount byModality { modality hoursDelivered hoursPending } lots { hoursDelivered hoursPending } } } }";
 
 impl TestApp {
@@ -443,7 +469,43 @@ impl TestApp {
             .to_string()
     }
 
+    /// Uploads a CSV of monthly statements as `actor` (`importHourStatements`); the raw response.
+    pub async fn upload_hours(&self, actor: Actor, csv: impl AsRef<[u8]>) -> Value {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("heures.csv");
+        std::fs::write(&path, csv).unwrap();
+        let mut req: Request = passerelle::graphql::prepare(
+            Request::new(IMPORT).variables(Variables::from_json(json!({"file": null}))),
+            &self.ctx,
+            Some(actor),
+        );
+        req.set_upload(
+            "variables.file",
+            async_graphql::UploadValue {
+                filename: "heures-octobre.csv".into(),
+                content_type: Some("text/csv".into()),
+                content: std::fs::File::open(&path).unwrap(),
+            },
+        );
+        serde_json::to_value(self.schema.execute(req).await).unwrap()
+    }
+
     pub async fn totals(&self, market: &str) -> Value {
         self.ok(MARKET_TOTALS, json!({"id": market})).await["node"].clone()
     }
+}
+
+/// POSTs a GraphQL body, with a bearer token if given; the status and the JSON answer.
+pub async fn post_gql(
+    client: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    let mut req = client.post(format!("{base}/graphql")).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
 }

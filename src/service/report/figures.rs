@@ -4,6 +4,7 @@
 use async_graphql::SimpleObject;
 
 use super::slice::{Facets, HourRow, Trace};
+use super::trace::TraceToken;
 use crate::domain::exits::ExitCounts;
 use crate::domain::report::{self, Band, BySex, Person};
 use crate::domain::{ContractType, ExitCategory, ExitOutcome, HourKind, HourStatus, Modality};
@@ -16,7 +17,7 @@ pub struct Figure {
     /// Ledger entries summed (corrections included).
     pub entries: i64,
     /// Pass to `traceEntries(trace:)` to list those entries.
-    pub trace: String,
+    pub trace: TraceToken,
 }
 
 /// Hours of a part of a report, by status as at the report's date.
@@ -55,7 +56,7 @@ pub fn hour_figures(
         Figure {
             minutes,
             entries,
-            trace: trace.token(),
+            trace: TraceToken(trace),
         }
     };
     HourFigures {
@@ -148,8 +149,9 @@ pub struct PeopleLine {
     pub women: i64,
     pub men: i64,
     pub total: i64,
-    /// The ledger entries of these people's placements in the report's scope.
-    pub trace: String,
+    /// The ledger entries of these people's placements in the report's scope (facilitators
+    /// of the territory only: others get FORBIDDEN, the counts above being theirs).
+    pub trace: TraceToken,
 }
 
 pub fn people_lines(people: &[Person], base: &Trace) -> Vec<PeopleLine> {
@@ -169,7 +171,7 @@ pub fn people_lines(people: &[Person], base: &Trace) -> Vec<PeopleLine> {
                 women: n.women,
                 men: n.men,
                 total: n.total(),
-                trace: trace.token(),
+                trace: TraceToken(trace),
             }
         })
         .collect()
@@ -181,7 +183,7 @@ pub struct ContractLine {
     pub count: i64,
     /// Of which residents of a priority neighbourhood (QPV).
     pub qpv_residents: i64,
-    pub trace: String,
+    pub trace: TraceToken,
 }
 
 pub fn contract_lines(rows: &[(ContractType, i64, i64)], base: &Trace) -> Vec<ContractLine> {
@@ -196,7 +198,7 @@ pub fn contract_lines(rows: &[(ContractType, i64, i64)], base: &Trace) -> Vec<Co
                 contract_type: *c,
                 count: *n,
                 qpv_residents: *q,
-                trace: trace.token(),
+                trace: TraceToken(trace),
             }
         })
         .collect()
@@ -222,7 +224,8 @@ pub struct ExitLine {
     pub count: i64,
     /// Share of all exits, basis points.
     pub rate_bp: i64,
-    pub trace: String,
+    /// The entries of the people who left so (facilitators of the territory only).
+    pub trace: TraceToken,
 }
 
 /// `facets` narrows the lines' traces (a chantier of a territory report, say).
@@ -255,7 +258,7 @@ pub fn exit_figures(
             category,
             count,
             rate_bp: crate::domain::chantier::share_bp(count, counts.total),
-            trace: trace.token(),
+            trace: TraceToken(trace),
         }
     })
     .collect();

@@ -309,7 +309,7 @@ pub async fn import(
     }
     let sites = sites(ctx, conn, placements.values()).await?;
     let names = if lines.iter().any(|l| l.name.is_some()) {
-        last_names(conn, placements.values()).await?
+        last_names(conn, actor, placements.values()).await?
     } else {
         HashMap::new()
     };
@@ -329,6 +329,8 @@ pub async fn import(
             );
             continue;
         };
+        // `names` holds only people the importer may identify: for the others the column is
+        // not read, so the outcome is the same whatever name it gives.
         if let (Some(given), Some(known)) = (&line.name, names.get(&p.participant_id))
             && text::search_key(&[given]) != text::search_key(&[known])
         {
@@ -618,14 +620,18 @@ async fn sites<'a, C: ConnectionTrait>(
     Ok(out)
 }
 
+/// Last names of the people of these placements whom the importer may identify (a host
+/// company identifies nobody it hosts): the `nom` column is checked against those only.
 async fn last_names<'a, C: ConnectionTrait>(
     conn: &C,
+    actor: &Actor,
     placements: impl Iterator<Item = &'a placement::Model>,
 ) -> AppResult<HashMap<Uuid, String>> {
     let ids: HashSet<Uuid> = placements.map(|p| p.participant_id).collect();
     let mut out = HashMap::new();
     for chunk in ids.into_iter().collect::<Vec<_>>().chunks(KEY_CHUNK) {
         for p in participant::Entity::find()
+            .filter(scope::identifiable_participants(actor)?)
             .filter(participant::Column::Id.is_in(chunk.to_vec()))
             .all(conn)
             .await?

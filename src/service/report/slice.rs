@@ -3,7 +3,6 @@
 //! conditions feed the aggregate queries of the reports and the listing of the ledger entries
 //! behind a figure, so a figure and its trace cannot disagree.
 
-use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{
     chantier, hour_entry, hour_entry_review, market, participant, placement, placement_exit,
@@ -74,7 +73,8 @@ pub struct Facets {
     pub band: Option<String>,
 }
 
-/// A figure's recipe, handed to clients as an opaque token (`traceEntries(trace:)`).
+/// A figure's recipe, handed to clients as a signed token (`trace::token`): the subject is
+/// the report's kind and object, the window its dates, the facets the part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trace {
     pub subject: Subject,
@@ -82,23 +82,12 @@ pub struct Trace {
     pub facets: Facets,
 }
 
-impl Trace {
-    pub fn token(&self) -> String {
-        let json = serde_json::to_vec(self).expect("trace serializes");
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-    }
-
-    pub fn parse(field: &'static str, token: &str) -> AppResult<Self> {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(token.trim())
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| {
-                AppError::bad_input(
-                    field,
-                    format!("{field} : jeton de traçabilité illisible (unreadable trace token)"),
-                )
-            })
+impl Facets {
+    /// Whether the facet picks people by who they are: a band of the people breakdown (age,
+    /// education, unemployment, public, QPV; not the whole headcount) or an exit category. Its
+    /// entries would tell which placements belong to someone on AAH, out of prison, over 50...
+    pub fn singles_out_people(&self) -> bool {
+        self.exit.is_some() || self.band.as_deref().is_some_and(|b| b != Band::All.code())
     }
 }
 
