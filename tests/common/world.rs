@@ -532,7 +532,7 @@ async fn territory(
         (4, "FEMALE", json!(["PRISON_LEAVER"])),
         (5, "FEMALE", json!(["RSA", "SENIOR"])),
         (6, "MALE", json!(["YOUNG_UNQUALIFIED"])),
-        (7, "MALE", json!(["CHRS", "REFUGEE"])),
+        (7, "MALE", json!(["CHRS", "REFUGEE", "DISABLED_WORKER"])),
         (8, "FEMALE", json!(["ASS"])),
     ] {
         people.push(id_at(
@@ -542,18 +542,20 @@ async fn territory(
     }
     let p = |k: usize| people[k - 1].clone();
 
-    // P3's IAE eligibility (a prescriber's diagnostic) and PASS IAE, for a CDDI on the chantier;
+    // IAE eligibilities (a prescriber's diagnostic) of P3 and P7 for their CDDI, P3's PASS IAE;
     // P8's clause eligibility, checked by the facilitator.
-    ok_as(
-        app,
-        &fac,
-        "mutation($i: RecordEligibilityInput!) { recordEligibility(input: $i) { id } }",
-        json!({"i": {"participantId": p(3), "scheme": "IAE", "attesterKind": "PRESCRIBER", "attesterId": prescriber,
-            "structureKind": "ACI", "checkedOn": "2025-05-15",
-            "proofs": [{"criterion": "VERY_LONG_TERM_UNEMPLOYED", "proofKind": "JOBSEEKER_CERTIFICATE",
-                        "proofDate": "2025-05-01", "reference": s.txt("Attestation")}]}}),
-    )
-    .await;
+    for (k, structure) in [(3, "ACI"), (7, "EI")] {
+        ok_as(
+            app,
+            &fac,
+            "mutation($i: RecordEligibilityInput!) { recordEligibility(input: $i) { id } }",
+            json!({"i": {"participantId": p(k), "scheme": "IAE", "attesterKind": "PRESCRIBER",
+                "attesterId": prescriber, "structureKind": structure, "checkedOn": "2025-05-15",
+                "proofs": [{"criterion": "VERY_LONG_TERM_UNEMPLOYED", "proofKind": "JOBSEEKER_CERTIFICATE",
+                            "proofDate": "2025-05-01", "reference": s.txt("Attestation")}]}}),
+        )
+        .await;
+    }
     // A made-up PASS number is the ID's first 12 hex digits, i.e. its millisecond: two passes
     // issued in the same millisecond (here, by the frozen test clock) would collide; the number
     // the Plateforme de l'inclusion gives is passed instead.
@@ -622,8 +624,9 @@ async fn territory(
     .await;
     let (pl7, _) = placement(
         json!({"participantId": p(7), "marketId": m1_id, "lotId": l1,
-        "modality": "CO_CONTRACTING", "employerId": ei, "contractType": "CDD",
-        "startDate": "2026-02-01", "endDate": "2026-12-31", "weeklyHours": "20"}),
+        "modality": "CO_CONTRACTING", "employerId": ei, "contractType": "CDDI",
+        "startDate": "2025-06-01", "endDate": "2027-06-30", "weeklyHours": "20",
+        "derogation": "DISABLED_WORKER"}),
     )
     .await;
 
@@ -722,6 +725,15 @@ async fn territory(
         "mutation($i: RecordImmersionInput!) { recordImmersion(input: $i) { id } }",
         json!({"i": {"placementId": pl3, "hostName": s.txt("Boulangerie du marché"), "hostId": immhost,
             "startDate": "2026-03-02", "endDate": "2026-03-13"}}),
+    )
+    .await;
+    // P7's immersion, on the awardee's lot: the awardee hosts P7 without employing them.
+    ok_as(
+        app,
+        &fac,
+        "mutation($i: RecordImmersionInput!) { recordImmersion(input: $i) { id } }",
+        json!({"i": {"placementId": pl7, "hostName": s.txt("Atelier de menuiserie"),
+            "startDate": "2026-04-06", "endDate": "2026-04-17"}}),
     )
     .await;
     ok_as(
