@@ -61,6 +61,24 @@ pub struct Config {
     /// and tests of several processes. Unset in production: the system clock.
     #[arg(long, env = "CLOCK_START", global = true)]
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Password hashes (argon2id, about 19 MiB and 50 ms of a core each) computed at once, for
+    /// logins and new accounts; the others wait their turn.
+    #[arg(
+        long,
+        env = "PASSWORD_HASH_CONCURRENCY",
+        default_value_t = crate::service::passwords::DEFAULT_CONCURRENCY,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub password_hash_concurrency: u32,
+    /// Logins allowed to wait for a hash; past them, a login is refused at once with `BUSY`.
+    #[arg(
+        long,
+        env = "PASSWORD_HASH_QUEUE",
+        default_value_t = crate::service::passwords::DEFAULT_QUEUE,
+        global = true
+    )]
+    pub password_hash_queue: u32,
     #[command(flatten)]
     pub mail: MailConfig,
 }

@@ -25,6 +25,8 @@ pub enum AppError {
         errors: Vec<LineError>,
         total: usize,
     },
+    /// The server is at capacity for this kind of work (password hashing); retry shortly.
+    Busy(String),
     /// Something broke on our side; the detail is logged, never shown.
     Internal(String),
 }
@@ -56,7 +58,7 @@ impl AppError {
             AppError::BadInput { message, .. } | AppError::Conflict(message) => message.clone(),
             AppError::NotFound(what) => format!("{what} introuvable (not found)"),
             AppError::Forbidden => "accès refusé (forbidden)".into(),
-            AppError::Unauthenticated(message) => message.clone(),
+            AppError::Unauthenticated(message) | AppError::Busy(message) => message.clone(),
             AppError::FileRefused { errors, total } => format!(
                 "fichier refusé, rien n'a été enregistré : {total} erreur(s), dont la première ligne {} colonne « {} » : {} (file refused)",
                 errors.first().map_or(0, |e| e.line),
@@ -83,6 +85,7 @@ impl AppError {
             AppError::Forbidden => "FORBIDDEN",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::FileRefused { .. } => "FILE_REFUSED",
+            AppError::Busy(_) => "BUSY",
             AppError::Internal(_) => "INTERNAL",
         }
     }

@@ -29,6 +29,10 @@ pub async fn start(config: &Config, clock: Option<SharedClock>) -> Result<Ctx, s
             Some(at) => Arc::new(ShiftedClock::starting_at(at)),
             None => Arc::new(SystemClock),
         }),
+        passwords: service::passwords::Passwords::new(
+            config.password_hash_concurrency,
+            config.password_hash_queue,
+        ),
     })
 }
 

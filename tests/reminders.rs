@@ -412,10 +412,7 @@ async fn another_instance(app: &TestApp, smtp: &SmtpServer) -> Scheduler {
     let db = Db::connect_with(&app.url, 3, app.pg_schema.as_deref())
         .await
         .unwrap();
-    let ctx = Ctx {
-        db,
-        clock: app.clock.clone(),
-    };
+    let ctx = Ctx::new(db, app.clock.clone());
     let mut s = scheduler_on(ctx, Some(smtp.url()));
     s.settings.batch = 7;
     s

@@ -106,10 +106,7 @@ impl TestApp {
                 .push(info.statement.sql.clone());
         });
         let clock = Arc::new(ManualClock::new(NOW.parse::<DateTime<Utc>>().unwrap()));
-        let ctx = Ctx {
-            db,
-            clock: clock.clone(),
-        };
+        let ctx = Ctx::new(db, clock.clone());
         let schema = build_schema(Some(ctx.clone()));
         Self {
             ctx,
