@@ -505,6 +505,7 @@ async fn instance_with(app: &TestApp, configured: Option<&Secret>) -> (Ctx, AppS
         )
         .await
         .unwrap(),
+        ..app.ctx.clone()
     };
     let schema = build_schema(Some(ctx.clone()));
     (ctx, schema)

@@ -43,7 +43,6 @@ const PROTECTED: &[&str] = &[
     "prescriber_id",
     "trainingEndDate",
     "training_end_date",
-
     "derogation",
     "justification",
     "first_name",
@@ -65,7 +64,7 @@ fn redact(value: &mut Value) {
     match value {
         Value::Object(map) => {
             for key in PROTECTED {
-                map.remove(key);
+                map.remove(*key);
             }
             map.values_mut().for_each(redact);
         }
