@@ -69,6 +69,24 @@ pub struct Config {
     /// Unset: one is drawn at first start and kept in the database, shared by every instance.
     #[arg(long, env = "TRACE_SECRET", hide_env_values = true, value_parser = Secret::parse, global = true)]
     pub trace_secret: Option<Secret>,
+    /// Password hashes (argon2id, about 19 MiB and 50 ms of a core each) computed at once, for
+    /// logins and new accounts; the others wait their turn.
+    #[arg(
+        long,
+        env = "PASSWORD_HASH_CONCURRENCY",
+        default_value_t = crate::service::passwords::DEFAULT_CONCURRENCY,
+        value_parser = clap::value_parser!(u32).range(1..),
+        global = true
+    )]
+    pub password_hash_concurrency: u32,
+    /// Logins allowed to wait for a hash; past them, a login is refused at once with `BUSY`.
+    #[arg(
+        long,
+        env = "PASSWORD_HASH_QUEUE",
+        default_value_t = crate::service::passwords::DEFAULT_QUEUE,
+        global = true
+    )]
+    pub password_hash_queue: u32,
     #[command(flatten)]
     pub mail: MailConfig,
 }

@@ -12,7 +12,8 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DatabaseTransaction, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -49,6 +50,40 @@ impl WriteTxn {
     pub async fn commit(self) -> Result<(), DbErr> {
         self.txn.commit().await
     }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+
+    /// Serialises this transaction with every other one that names one of the same `keys`,
+    /// until it ends: on PostgreSQL, transaction-scoped advisory locks taken in one order (so
+    /// two transactions naming the same pair never deadlock); on SQLite, writers are one at a
+    /// time already.
+    pub async fn serialise_on(&self, keys: &[&str]) -> Result<(), DbErr> {
+        if self.txn.get_database_backend() != DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        let mut ids: Vec<i64> = keys.iter().map(|k| lock_id(k)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            self.txn
+                .execute_raw(Statement::from_sql_and_values(
+                    DatabaseBackend::Postgres,
+                    "SELECT pg_advisory_xact_lock($1)",
+                    [id.into()],
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A lock key stable across processes and versions: the first 8 bytes of the key's SHA-256.
+fn lock_id(key: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(key.as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
 impl Db {

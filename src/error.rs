@@ -31,6 +31,8 @@ pub enum AppError {
     /// The request took longer than `REQUEST_TIMEOUT`; its work was dropped (a mutation's
     /// transaction rolls back unless it had already committed).
     Timeout,
+    /// The server is at capacity for this kind of work (password hashing); retry shortly.
+    Busy(String),
     /// Something broke on our side; the detail is logged, never shown.
     Internal(String),
 }
@@ -64,7 +66,7 @@ impl AppError {
             | AppError::ForbiddenBecause(message) => message.clone(),
             AppError::NotFound(what) => format!("{what} introuvable (not found)"),
             AppError::Forbidden => "accès refusé (forbidden)".into(),
-            AppError::Unauthenticated(message) => message.clone(),
+            AppError::Unauthenticated(message) | AppError::Busy(message) => message.clone(),
             AppError::FileRefused { errors, total } => format!(
                 "fichier refusé, rien n'a été enregistré : {total} erreur(s), dont la première ligne {} colonne « {} » : {} (file refused)",
                 errors.first().map_or(0, |e| e.line),
@@ -95,6 +97,7 @@ impl AppError {
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::FileRefused { .. } => "FILE_REFUSED",
             AppError::Timeout => "TIMEOUT",
+            AppError::Busy(_) => "BUSY",
             AppError::Internal(_) => "INTERNAL",
         }
     }

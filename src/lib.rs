@@ -37,6 +37,10 @@ pub async fn start(config: &Config, clock: Option<SharedClock>) -> Result<Ctx, s
         db,
         clock,
         trace_key,
+        passwords: service::passwords::Passwords::new(
+            config.password_hash_concurrency,
+            config.password_hash_queue,
+        ),
     })
 }
 

@@ -24,6 +24,8 @@ fn help_documents_every_setting() {
         "PLAN_CRON",
         "DIGEST_CRON",
         "REMINDER_MAX_ATTEMPTS",
+        "PASSWORD_HASH_CONCURRENCY",
+        "PASSWORD_HASH_QUEUE",
     ] {
         assert!(help.contains(env), "--help does not mention {env}");
     }

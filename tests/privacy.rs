@@ -505,6 +505,7 @@ async fn instance_with(app: &TestApp, configured: Option<&Secret>) -> (Ctx, AppS
         )
         .await
         .unwrap(),
+        ..app.ctx.clone()
     };
     let schema = build_schema(Some(ctx.clone()));
     (ctx, schema)
@@ -901,6 +902,15 @@ async fn anonymization_leaves_no_name_or_public_anywhere(app: &TestApp) {
     // everything it leaves behind first).
     let in_trail: Vec<_> = found.iter().filter(|h| h.0 == "audit_event").collect();
 
+    // Proofs stay append-only while their person is not anonymized: neither changed nor deleted.
+    for sql in [
+        "UPDATE eligibility_proof SET reference = 'x'",
+        "DELETE FROM eligibility_proof",
+    ] {
+        let refused = app.ctx.db.conn.execute_unprepared(sql).await;
+        assert!(refused.is_err(), "{sql} must be refused");
+    }
+    assert!(app.count("eligibility_proof").await > 0);
     let done = app
         .run_as(
             Some(c.facilitator.clone()),
@@ -917,15 +927,7 @@ async fn anonymization_leaves_no_name_or_public_anywhere(app: &TestApp) {
         theirs.len()
     );
     let left = traces_of(&after, &c.worker);
-    // Known and reported, not fixed here: eligibility proofs are append-only, so the
-    // criterion that proved his eligibility (AAH) stays (see README, "Personal data").
-    let residue: BTreeSet<_> = left
-        .iter()
-        .filter(|(t, col, _)| t == "eligibility_proof" && col == "criterion")
-        .cloned()
-        .collect();
-    let rest: Vec<_> = left.difference(&residue).collect();
-    assert!(rest.is_empty(), "left after anonymization: {rest:?}");
+    assert!(left.is_empty(), "left after anonymization: {left:?}");
     assert!(in_trail.is_empty(), "in the audit trail: {in_trail:?}");
     // The hours and the counts stay.
     let hours = app

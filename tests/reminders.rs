@@ -415,7 +415,7 @@ async fn another_instance(app: &TestApp, smtp: &SmtpServer) -> Scheduler {
     let ctx = Ctx {
         db,
         clock: app.clock.clone(),
-        trace_key: app.ctx.trace_key.clone(),
+        ..app.ctx.clone()
     };
     let mut s = scheduler_on(ctx, Some(smtp.url()));
     s.settings.batch = 7;

@@ -13,6 +13,7 @@ mod m20261122_000007_deadline_to_plan;
 mod m20261122_000008_placement_lot;
 mod m20261201_000010_server_secret;
 mod m20261201_000011_redact_audit;
+mod m20261201_000012_erasable_proofs;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_placement_lot::Migration),
             Box::new(m20261201_000010_server_secret::Migration),
             Box::new(m20261201_000011_redact_audit::Migration),
+            Box::new(m20261201_000012_erasable_proofs::Migration),
         ]
     }
 }

@@ -41,7 +41,6 @@ const PROTECTED_KEYS: &[&str] = &[
     "prescriber_id",
     "trainingEndDate",
     "training_end_date",
-
     "derogation",
     "justification",
     "firstName",

@@ -383,11 +383,7 @@ async fn statements_per_page(
             );
         }
     });
-    let counted = Ctx {
-        db,
-        clock: ctx.clock.clone(),
-        trace_key: ctx.trace_key.clone(),
-    };
+    let counted = Ctx { db, ..ctx.clone() };
     let schema = crate::graphql::build_schema(Some(counted.clone()));
     let req = crate::graphql::prepare(
         async_graphql::Request::new(MORNING_PAGE).variables(async_graphql::Variables::from_json(
@@ -806,9 +802,8 @@ async fn reminders_of_a_day(config: &Config, ctx: &Ctx, territory: Uuid) -> Resu
             .and_utc(),
     ));
     let day_ctx = Ctx {
-        db: ctx.db.clone(),
         clock: clock.clone(),
-        trace_key: ctx.trace_key.clone(),
+        ..ctx.clone()
     };
     let conn = &ctx.db.conn;
     let week = [day, day + Days::days(7)];

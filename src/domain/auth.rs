@@ -2,6 +2,8 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Duration, Utc};
+
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
@@ -97,6 +99,33 @@ pub fn check_password(password: &str) -> RuleResult {
         return Err(RuleViolation::new(
             "password",
             "password : 1 024 octets au plus (too long)",
+        ));
+    }
+    Ok(())
+}
+
+/// Longest life of an API key: a key nobody renews does not outlive its use by more than a year.
+pub const API_KEY_MAX_DAYS: i64 = 365;
+
+/// An API key's end: strictly after `now`, at most `API_KEY_MAX_DAYS` later.
+pub fn check_key_expiry(now: DateTime<Utc>, expires_at: DateTime<Utc>) -> RuleResult {
+    if expires_at <= now {
+        return Err(RuleViolation::breach(
+            "expiresAt",
+            "API_KEY_EXPIRY_FUTURE",
+            format!("après {}", now.to_rfc3339()),
+            expires_at.to_rfc3339(),
+            "la clé expirerait avant d'avoir servi (must be in the future)",
+        ));
+    }
+    let latest = now + Duration::days(API_KEY_MAX_DAYS);
+    if expires_at > latest {
+        return Err(RuleViolation::breach(
+            "expiresAt",
+            "API_KEY_MAX_DAYS",
+            format!("{API_KEY_MAX_DAYS} jours, soit {}", latest.to_rfc3339()),
+            expires_at.to_rfc3339(),
+            "une clé d'API vit un an au plus (at most a year)",
         ));
     }
     Ok(())

@@ -63,6 +63,10 @@ impl ApiKey {
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
     }
+    /// When it stops working; `null`: it works until revoked.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
+    }
 }
 
 #[derive(SimpleObject)]
@@ -201,8 +205,15 @@ impl AccountMutation {
     }
 
     /// A key for a machine client (a payroll export declaring hours), with the caller's role.
-    async fn create_api_key(&self, ctx: &Context<'_>, label: String) -> Result<NewApiKey> {
-        let issued = service::auth::create_api_key(app(ctx), actor(ctx)?, &label).await?;
+    /// `expiresAt` (at most a year ahead) ends it; without it, it lasts until revoked.
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        label: String,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<NewApiKey> {
+        let issued =
+            service::auth::create_api_key(app(ctx), actor(ctx)?, &label, expires_at).await?;
         Ok(NewApiKey {
             secret: issued.secret,
             key: ApiKey(issued.credential),

@@ -2,16 +2,15 @@
 
 use std::collections::BTreeSet;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use async_graphql::{ID, InputObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use entity::{app_user, credential, login_failure, organization, territory, user_territory};
+use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -54,40 +53,6 @@ fn new_secret(prefix: &str) -> AppResult<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(format!("random: {e}")))?;
     Ok(format!("{prefix}_{}", URL_SAFE_NO_PAD.encode(bytes)))
-}
-
-async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(|e| AppError::Internal(format!("random: {e}")))?;
-        let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(e.to_string()))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::Internal(e.to_string()))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
-}
-
-/// Verifies on the blocking pool; a missing account is checked against a dummy hash so that the
-/// answer takes as long whether the account exists or not.
-async fn verify_password(password: String, hash: Option<String>) -> bool {
-    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2Bo1+fHDjWt5O7ynFbCqWtNuQyfCjW5aBfIIdO1ThcA";
-    let exists = hash.is_some();
-    let hash = hash.unwrap_or_else(|| DUMMY.to_string());
-    let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false);
-    ok && exists
 }
 
 fn normalise_email(raw: &str) -> AppResult<String> {
@@ -140,7 +105,7 @@ pub async fn create_user(
         Role::Facilitator => None,
         Role::Admin => None,
     };
-    let password_hash = hash_password(input.password).await?;
+    let password_hash = ctx.passwords.hash(input.password).await?;
     let txn = ctx.db.begin_write().await?;
     match (expected_kind, org_id) {
         (Some(kind), Some(org)) => {
@@ -221,6 +186,10 @@ fn too_many() -> AppError {
 }
 
 /// Signs in; the same answer for an unknown account and a wrong password.
+///
+/// The attempt takes its slot in the throttle before the password is checked (`reserve`), so
+/// parallel attempts are counted like successive ones; a failure keeps the slot for the window,
+/// a success gives it back.
 pub async fn login(
     ctx: &Ctx,
     email: &str,
@@ -228,46 +197,30 @@ pub async fn login(
     address: &str,
 ) -> AppResult<(Issued, app_user::Model)> {
     let email = email.trim().to_lowercase();
-    let since = ctx.clock.now() - Duration::minutes(FAILURE_WINDOW_MINUTES);
-    let conn = &ctx.db.conn;
-    let by_account = login_failure::Entity::find()
-        .filter(login_failure::Column::Email.eq(&email))
-        .filter(login_failure::Column::At.gt(since))
-        .count(conn)
-        .await?;
-    let by_address = login_failure::Entity::find()
-        .filter(login_failure::Column::Address.eq(address))
-        .filter(login_failure::Column::At.gt(since))
-        .count(conn)
-        .await?;
-    if by_account >= MAX_FAILURES_PER_ACCOUNT || by_address >= MAX_FAILURES_PER_ADDRESS {
-        return Err(too_many());
-    }
+    // A place among the hashes first: past the queue, refused before anything is written.
+    let ticket = ctx.passwords.admit()?;
+    let attempt = reserve(ctx, &email, address).await?;
     let user = app_user::Entity::find()
         .filter(app_user::Column::Email.eq(&email))
-        .one(conn)
+        .one(&ctx.db.conn)
         .await?
         .filter(|u| u.active);
-    let ok = verify_password(
-        password.to_string(),
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await;
-    let txn = ctx.db.begin_write().await?;
-    let Some(user) = user.filter(|_| ok) else {
-        login_failure::ActiveModel {
-            id: Set(ctx.clock.new_id()),
-            email: Set(email),
-            address: Set(address.to_string()),
-            at: Set(ctx.clock.now()),
-        }
-        .insert(&txn.txn)
+    let ok = ticket
+        .verify(
+            password.to_string(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
         .await?;
-        txn.commit().await?;
+    let Some(user) = user.filter(|_| ok) else {
+        // The reservation stays: it is the record of this failure.
         return Err(AppError::Unauthenticated(
             "e-mail ou mot de passe incorrect (wrong e-mail or password)".into(),
         ));
     };
+    let txn = ctx.db.begin_write().await?;
+    login_failure::Entity::delete_by_id(attempt)
+        .exec(&txn.txn)
+        .await?;
     let issued = issue(
         ctx,
         &txn.txn,
@@ -279,6 +232,45 @@ pub async fn login(
     .await?;
     txn.commit().await?;
     Ok((issued, user))
+}
+
+/// Records an attempt as a failure and counts the window with it, in one transaction that
+/// attempts on the same account or from the same address wait for: over either limit, the
+/// transaction is rolled back (a refused attempt is not counted) and the attempt refused.
+async fn reserve(ctx: &Ctx, email: &str, address: &str) -> AppResult<Uuid> {
+    let txn = ctx.db.begin_write().await?;
+    txn.serialise_on(&[
+        &format!("login account {email}"),
+        &format!("login address {address}"),
+    ])
+    .await?;
+    let now = ctx.clock.now();
+    let since = now - Duration::minutes(FAILURE_WINDOW_MINUTES);
+    let id = ctx.clock.new_id();
+    login_failure::ActiveModel {
+        id: Set(id),
+        email: Set(email.to_string()),
+        address: Set(address.to_string()),
+        at: Set(now),
+    }
+    .insert(&txn.txn)
+    .await?;
+    let by_account = login_failure::Entity::find()
+        .filter(login_failure::Column::Email.eq(email))
+        .filter(login_failure::Column::At.gt(since))
+        .count(&txn.txn)
+        .await?;
+    let by_address = login_failure::Entity::find()
+        .filter(login_failure::Column::Address.eq(address))
+        .filter(login_failure::Column::At.gt(since))
+        .count(&txn.txn)
+        .await?;
+    if by_account > MAX_FAILURES_PER_ACCOUNT || by_address > MAX_FAILURES_PER_ADDRESS {
+        txn.rollback().await?;
+        return Err(too_many());
+    }
+    txn.commit().await?;
+    Ok(id)
 }
 
 async fn issue<C: sea_orm::ConnectionTrait>(
@@ -374,12 +366,21 @@ async fn revoke<C: sea_orm::ConnectionTrait>(
     Ok(am.update(conn).await?)
 }
 
-/// An API key for a machine client, with the caller's own role and scope.
-pub async fn create_api_key(ctx: &Ctx, actor: &Actor, label: &str) -> AppResult<Issued> {
+/// An API key for a machine client, with the caller's own role and scope; it lasts until
+/// `expires_at` (at most a year ahead), or until revoked when none is given.
+pub async fn create_api_key(
+    ctx: &Ctx,
+    actor: &Actor,
+    label: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> AppResult<Issued> {
     let user_id = actor.user_id.ok_or(AppError::Forbidden)?;
     let label = text::required("label", label)?;
+    if let Some(at) = expires_at {
+        auth::check_key_expiry(ctx.clock.now(), at)?;
+    }
     let txn = ctx.db.begin_write().await?;
-    let issued = issue(ctx, &txn.txn, user_id, API_KEY, Some(label), None).await?;
+    let issued = issue(ctx, &txn.txn, user_id, API_KEY, Some(label), expires_at).await?;
     audit::record(
         ctx,
         &txn.txn,
@@ -389,7 +390,10 @@ pub async fn create_api_key(ctx: &Ctx, actor: &Actor, label: &str) -> AppResult<
         issued.credential.id,
         None,
         None,
-        Some(&serde_json::json!({"label": issued.credential.label})),
+        Some(&serde_json::json!({
+            "label": issued.credential.label,
+            "expiresAt": issued.credential.expires_at,
+        })),
     )
     .await?;
     txn.commit().await?;
@@ -452,4 +456,74 @@ pub async fn user_territories(ctx: &Ctx, user_id: Uuid) -> AppResult<Vec<Uuid>> 
         .into_iter()
         .map(|t| t.territory_id)
         .collect())
+}
+
+/// Rows one purge statement deletes at most: a backlog (a night of attack) is deleted in short
+/// transactions that sign-ins can slip between.
+pub const PURGE_BATCH: u64 = 10_000;
+
+/// What the nightly purge deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: u64,
+    pub login_failures: u64,
+}
+
+/// Deletes sessions past their expiry and login failures out of the throttle's window: neither
+/// can ever count again. API keys stay, expired or revoked: they are few, their owners see them
+/// in `apiKeys`, and the audit trail names them.
+pub async fn purge(ctx: &Ctx, batch: u64) -> AppResult<Purged> {
+    let now = ctx.clock.now();
+    let sessions = delete_in_batches::<credential::Entity>(
+        ctx,
+        credential::Column::Id,
+        Condition::all()
+            .add(credential::Column::Kind.eq(SESSION))
+            .add(credential::Column::ExpiresAt.lte(now)),
+        batch,
+    )
+    .await?;
+    let login_failures = delete_in_batches::<login_failure::Entity>(
+        ctx,
+        login_failure::Column::Id,
+        Condition::all()
+            .add(login_failure::Column::At.lte(now - Duration::minutes(FAILURE_WINDOW_MINUTES))),
+        batch,
+    )
+    .await?;
+    Ok(Purged {
+        sessions,
+        login_failures,
+    })
+}
+
+/// `DELETE … WHERE id IN (SELECT id … WHERE cond LIMIT batch)`, one transaction a batch, until a
+/// batch comes back short.
+async fn delete_in_batches<E: EntityTrait>(
+    ctx: &Ctx,
+    id: E::Column,
+    cond: Condition,
+    batch: u64,
+) -> AppResult<u64> {
+    let batch = batch.max(1);
+    let mut total = 0;
+    loop {
+        let ids = Query::select()
+            .column(id)
+            .from(E::default())
+            .cond_where(cond.clone())
+            .limit(batch)
+            .to_owned();
+        let txn = ctx.db.begin_write().await?;
+        let n = E::delete_many()
+            .filter(id.in_subquery(ids))
+            .exec(&txn.txn)
+            .await?
+            .rows_affected;
+        txn.commit().await?;
+        total += n;
+        if n < batch {
+            return Ok(total);
+        }
+    }
 }

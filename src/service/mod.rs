@@ -16,6 +16,7 @@ pub mod organization;
 pub mod page;
 pub mod params;
 pub mod participant;
+pub mod passwords;
 pub mod path;
 pub mod placement;
 pub mod reminders;
@@ -32,12 +33,26 @@ use crate::clock::SharedClock;
 use crate::db::Db;
 use crate::error::{AppError, AppResult};
 
-/// What every service call needs: the store, the clock, and the key that signs traces.
+/// What every service call needs: the store, the clock, the key that signs traces, and the one
+/// gate of password hashing.
 #[derive(Clone)]
 pub struct Ctx {
     pub db: Db,
     pub clock: SharedClock,
     pub trace_key: secret::TraceKey,
+    pub passwords: passwords::Passwords,
+}
+
+impl Ctx {
+    /// A context with the default hashing limits (`lib::start` takes them from the settings).
+    pub fn new(db: Db, clock: SharedClock, trace_key: secret::TraceKey) -> Self {
+        Self {
+            db,
+            clock,
+            trace_key,
+            passwords: passwords::Passwords::default(),
+        }
+    }
 }
 
 /// Refuses unless exactly one of the named inputs is given (`given` in the same order).

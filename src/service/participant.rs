@@ -3,7 +3,10 @@
 use async_graphql::{ID, InputObject};
 use chrono::Datelike;
 use chrono::NaiveDate;
-use entity::{participant, participant_access, placement, placement_exit, territory};
+use entity::{
+    eligibility, eligibility_proof, participant, participant_access, placement, placement_exit,
+    territory,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
@@ -281,6 +284,17 @@ pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participa
             sea_orm::sea_query::Expr::value(Option::<String>::None),
         )
         .filter(placement_exit::Column::PlacementId.in_subquery(theirs))
+        .exec(&txn.txn)
+        .await?;
+    // The criteria that proved eligibility (RSA, AAH…) go with the file; the decisions and their
+    // validity stay. The store allows deleting proofs of an anonymized person only.
+    let decisions = sea_orm::sea_query::Query::select()
+        .column(eligibility::Column::Id)
+        .from(eligibility::Entity)
+        .and_where(eligibility::Column::ParticipantId.eq(p.id))
+        .to_owned();
+    eligibility_proof::Entity::delete_many()
+        .filter(eligibility_proof::Column::EligibilityId.in_subquery(decisions))
         .exec(&txn.txn)
         .await?;
     // Deadlines about the person (eligibility, PASS IAE) end with the file: no more reminders.

@@ -110,11 +110,7 @@ impl TestApp {
         let trace_key = TraceKey::load(&db.conn, None, clock.now())
             .await
             .expect("trace key");
-        let ctx = Ctx {
-            db,
-            clock: clock.clone(),
-            trace_key,
-        };
+        let ctx = Ctx::new(db, clock.clone(), trace_key);
         let schema = build_schema(Some(ctx.clone()));
         Self {
             ctx,

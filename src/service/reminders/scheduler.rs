@@ -150,6 +150,12 @@ impl Scheduler {
         Ok(n)
     }
 
+    /// Deletes what can never count again: expired sessions and login failures out of the
+    /// throttle's window (a step of the nightly job, beside the refresh).
+    pub async fn purge(&self) -> AppResult<crate::service::auth::Purged> {
+        crate::service::auth::purge(&self.ctx, crate::service::auth::PURGE_BATCH).await
+    }
+
     /// Territories whose office is open now.
     async fn open_territories(&self) -> AppResult<Vec<Uuid>> {
         let conn = &self.ctx.db.conn;
@@ -256,10 +262,22 @@ impl Scheduler {
                 .await
             }
             Job::Send => self.send().await.map(|r| r.to_string()),
-            Job::Refresh => self
-                .refresh()
-                .await
-                .map(|n| format!("{n} objects re-derived")),
+            Job::Refresh => {
+                // Its own step: a failed refresh does not keep the purge from running.
+                let purged = self.purge().await.map(|p| {
+                    format!(
+                        "purged {} expired sessions, {} old login failures",
+                        p.sessions, p.login_failures
+                    )
+                });
+                match purged {
+                    Ok(what) => tracing::info!(?job, "{what}"),
+                    Err(e) => tracing::error!(?job, "nightly purge failed: {e:?}"),
+                }
+                self.refresh()
+                    .await
+                    .map(|n| format!("{n} objects re-derived"))
+            }
         };
         match result {
             Ok(what) => tracing::debug!(?job, "{what}"),
