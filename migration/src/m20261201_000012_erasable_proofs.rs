@@ -15,6 +15,12 @@ const ERASABLE: &str = "EXISTS (SELECT 1 FROM eligibility e JOIN participant p O
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// The old trigger goes and the new one comes on one connection, in one transaction: no
+    /// delete slips through the gap, and SQLite's pooled connections never see it half done.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         let sql: Vec<String> = match manager.get_database_backend() {
