@@ -8,8 +8,7 @@ use entity::{
     territory,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
@@ -168,26 +167,6 @@ fn profile(p: &participant::Model) -> serde_json::Value {
         "prescriberId": p.prescriber_id,
         "anonymizedAt": p.anonymized_at,
     })
-}
-
-/// Whether the actor may read this person's identity (`scope::identifiable_participants`):
-/// facilitators of the territory, and the organization that employs the person.
-pub async fn may_see_identity(ctx: &Ctx, actor: &Actor, p: &participant::Model) -> AppResult<bool> {
-    if actor.facilitates(p.territory_id) {
-        return Ok(true);
-    }
-    if !(actor.is(Role::Company) || actor.is(Role::Siae)) {
-        return Ok(false);
-    }
-    let Ok(identifiable) = scope::identifiable_participants(actor) else {
-        return Ok(false);
-    };
-    let found = participant::Entity::find()
-        .filter(identifiable)
-        .filter(participant::Column::Id.eq(p.id))
-        .count(&ctx.db.conn)
-        .await?;
-    Ok(found > 0)
 }
 
 /// Records that the actor read these people's identity (who, when, which), in one write.

@@ -392,22 +392,6 @@ where
         .ok_or_else(|| AppError::NotFound(what.to_string()))
 }
 
-/// Same as `load` but `None` when absent or out of scope (for `node`); a role with no scope at
-/// all for this kind also gets `None`, so guessing IDs tells nothing.
-pub async fn find<E, C>(
-    conn: &C,
-    cond: AppResult<Condition>,
-    pk: E::Column,
-    id: Uuid,
-) -> AppResult<Option<E::Model>>
-where
-    E: EntityTrait,
-    C: ConnectionTrait,
-{
-    let Ok(cond) = cond else { return Ok(None) };
-    Ok(E::find().filter(cond).filter(pk.eq(id)).one(conn).await?)
-}
-
 /// An entity the API returns: the rows a caller may see, as a query condition. Every object the
 /// API gives, at any depth, is loaded through this (`graphql::loaders`), so a relation out of
 /// scope answers like a missing one.
