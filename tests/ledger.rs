@@ -21,6 +21,12 @@ db_tests!(
     hours_on_cancelled_market_are_refused,
     concurrent_recording_keeps_totals_exact,
     history_lists_corrections,
+    a_month_is_declared_by_month_or_by_days_not_both,
+    an_import_keeps_months_and_days_apart,
+    a_rejected_statement_reopens_its_deadline,
+    hours_only_on_active_or_ended_placements,
+    no_hours_for_days_a_placement_was_suspended,
+    a_facilitators_correction_counts_at_once,
 );
 
 async fn totals_follow_every_ledger_operation(app: &TestApp) {
@@ -45,7 +51,8 @@ async fn totals_follow_every_ledger_operation(app: &TestApp) {
         json!([{"modality": "DIRECT_HIRE", "hoursDelivered": 100.0, "hoursPending": 80.5}])
     );
 
-    // Correct the validated March entry from 100 h to 90 h: a new entry of −10 h, pending.
+    // Correct the validated March entry from 100 h to 90 h: a new entry of −10 h, validated
+    // at once by its author, who facilitates the territory.
     let c = app
         .ok(
             CORRECT,
@@ -54,11 +61,12 @@ async fn totals_follow_every_ledger_operation(app: &TestApp) {
         .await;
     assert_eq!(c["correctHours"]["minutes"], -600);
     let t = app.totals(&w.market).await;
-    assert_eq!(t["hoursDelivered"], 100.0);
-    assert_eq!(t["hoursPending"], 70.5);
+    assert_eq!(t["hoursDelivered"], 90.0);
+    assert_eq!(t["hoursPending"], 80.5);
     let cid = c["correctHours"]["id"].as_str().unwrap();
-    app.ok(VALIDATE, json!({"i": {"entryIds": [cid, april]}}))
-        .await;
+    let (code, _) = app.err(VALIDATE, json!({"i": {"entryIds": [cid]}})).await;
+    assert_eq!(code, "CONFLICT", "already validated");
+    app.ok(VALIDATE, json!({"i": {"entryIds": [april]}})).await;
     let t = app.totals(&w.market).await;
     assert_eq!(t["hoursDelivered"], 170.5);
     assert_eq!(t["hoursPending"], 0.0);
@@ -277,21 +285,10 @@ async fn correction_of_rejected_entry_is_refused(app: &TestApp) {
         )
         .await;
     assert_eq!(field.as_deref(), Some("hours"));
-    // Rejecting an entry with a live correction must reject both together.
-    let c = app
-        .ok(
-            CORRECT,
-            json!({"i": {"entryId": e, "hours": "90", "reason": "erreur"}}),
-        )
-        .await;
-    let cid = c["correctHours"]["id"].as_str().unwrap().to_string();
-    let (code, _) = app
-        .err(REJECT, json!({"i": {"entryIds": [e], "reason": "x"}}))
-        .await;
-    assert_eq!(code, "CONFLICT");
+    // Rejected: it cannot be corrected any more (declare anew instead).
     app.ok(
         REJECT,
-        json!({"i": {"entryIds": [e, cid], "reason": "hors marché"}}),
+        json!({"i": {"entryIds": [e], "reason": "hors marché"}}),
     )
     .await;
     let (code, _) = app
@@ -301,7 +298,18 @@ async fn correction_of_rejected_entry_is_refused(app: &TestApp) {
         )
         .await;
     assert_eq!(code, "CONFLICT");
-    assert_eq!(app.count("hour_entry").await, 2);
+    // A facilitator's correction is validated with the entry it corrects: no longer rejectable.
+    let e = app.record_ok(&w.placement, "2026-04", "100").await;
+    app.ok(
+        CORRECT,
+        json!({"i": {"entryId": e, "hours": "90", "reason": "erreur"}}),
+    )
+    .await;
+    let (code, _) = app
+        .err(REJECT, json!({"i": {"entryIds": [e], "reason": "x"}}))
+        .await;
+    assert_eq!(code, "CONFLICT");
+    assert_eq!(app.count("hour_entry").await, 3);
 }
 
 async fn ledger_refuses_update_and_delete_in_sql(app: &TestApp) {
@@ -408,11 +416,321 @@ async fn history_lists_corrections(app: &TestApp) {
     assert_eq!(node["corrections"][0]["hours"], -5.0);
     assert_eq!(node["corrections"][0]["reason"], "relevé corrigé");
     assert_eq!(node["corrections"][0]["corrects"]["id"], e);
-    let listed = app
+    // A facilitator's correction is their review of the entry: both are validated.
+    assert_eq!(node["status"], "VALIDATED");
+    assert_eq!(node["corrections"][0]["status"], "VALIDATED");
+    for (status, n) in [("DECLARED", 0), ("VALIDATED", 2)] {
+        let q = format!(
+            "query($p: ID!) {{ hourEntries(filter: {{placementId: $p, status: {status}}}) {{ edges {{ node {{ minutes }} }} }} }}"
+        );
+        let listed = app.ok(&q, json!({"p": w.placement})).await;
+        assert_eq!(
+            listed["hourEntries"]["edges"].as_array().unwrap().len(),
+            n,
+            "{status}"
+        );
+    }
+}
+
+const MOVE: &str = "mutation($i: TransitionInput!) { transition(input: $i) { state } }";
+
+fn day_entry(placement: &str, day: &str, hours: &str, kind: &str) -> serde_json::Value {
+    json!({"i": {"placementId": placement, "day": day, "hours": hours, "kind": kind}})
+}
+
+fn month_entry(placement: &str, month: &str, hours: &str, kind: &str) -> serde_json::Value {
+    json!({"i": {"placementId": placement, "month": month, "hours": hours, "kind": kind}})
+}
+
+async fn a_month_is_declared_by_month_or_by_days_not_both(app: &TestApp) {
+    let w = app.world().await;
+    let p = &w.placement;
+    let day = app
+        .ok(RECORD, day_entry(p, "2026-03-10", "7", "WORK"))
+        .await["recordHours"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Days of work declared in March: the month of work is refused, naming `month`.
+    let (code, field) = app
+        .err(RECORD, month_entry(p, "2026-03", "140", "WORK"))
+        .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("month"))
+    );
+    // Per kind: training of March can still come as a month ...
+    app.ok(RECORD, month_entry(p, "2026-03", "10", "TRAINING"))
+        .await;
+    // ... and then no training day of March, naming `day`.
+    let (code, field) = app
+        .err(RECORD, day_entry(p, "2026-03-11", "1", "TRAINING"))
+        .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("day"))
+    );
+    // Another month is free; a day of April then blocks April as a month too.
+    app.ok(RECORD, day_entry(p, "2026-04-01", "7", "TRAINING"))
+        .await;
+    // A rejected day no longer blocks its month.
+    app.ok(
+        REJECT,
+        json!({"i": {"entryIds": [day], "reason": "doublon"}}),
+    )
+    .await;
+    app.ok(RECORD, month_entry(p, "2026-03", "140", "WORK"))
+        .await;
+    // And now the month blocks new days of work.
+    let (_, field) = app
+        .err(RECORD, day_entry(p, "2026-03-12", "7", "WORK"))
+        .await;
+    assert_eq!(field.as_deref(), Some("day"));
+    assert_eq!(app.count("hour_entry").await, 4);
+}
+
+async fn an_import_keeps_months_and_days_apart(app: &TestApp) {
+    let w = app.world().await;
+    app.ok(RECORD, day_entry(&w.placement, "2026-09-03", "7", "WORK"))
+        .await;
+    let reference = app
         .ok(
-            "query($p: ID!) { hourEntries(filter: {placementId: $p, status: DECLARED}) { edges { node { minutes } } } }",
-            json!({"p": w.placement}),
+            "query($id: ID!) { node(id: $id) { ... on Placement { reference } } }",
+            json!({"id": w.placement}),
+        )
+        .await["node"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = app
+        .upload_hours(
+            passerelle::domain::auth::Actor::system(),
+            format!("reference;mois;heures;nature\n{reference};2026-09;120;travail\n"),
         )
         .await;
-    assert_eq!(listed["hourEntries"]["edges"].as_array().unwrap().len(), 2);
+    let ext = &resp["errors"][0]["extensions"];
+    assert_eq!(ext["code"], "FILE_REFUSED", "{resp:#}");
+    assert_eq!(ext["errors"][0]["column"], "mois", "{resp:#}");
+    assert_eq!(app.count("hour_entry").await, 1);
+    // Training of September has no days: its month imports.
+    let resp = app
+        .upload_hours(
+            passerelle::domain::auth::Actor::system(),
+            format!("reference;mois;heures;nature\n{reference};2026-09;12;formation\n"),
+        )
+        .await;
+    assert!(resp.get("errors").is_none(), "{resp:#}");
+    assert_eq!(app.count("hour_entry").await, 2);
+}
+
+const FLOW_DEADLINES: &str = "query($id: ID!) { workflow(id: $id) { deadlines { rule dueOn status metOn reminders { status } } } }";
+
+async fn statement_of(app: &TestApp, market: &str, due: &str) -> serde_json::Value {
+    let f = app.ok(FLOW_DEADLINES, json!({"id": market})).await;
+    f["workflow"]["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["rule"] == "MONTHLY_STATEMENT" && d["dueOn"] == due)
+        .unwrap_or_else(|| panic!("no statement due {due}: {f:#}"))
+        .clone()
+}
+
+async fn a_rejected_statement_reopens_its_deadline(app: &TestApp) {
+    let w = app.world().await;
+    // November's statement is due on 5 December; today is 22 November.
+    let before = statement_of(app, &w.market, "2026-12-05").await;
+    assert_eq!(before["status"], "OPEN");
+    let planned = before["reminders"].as_array().unwrap().len();
+    let e = app.record_ok(&w.placement, "2026-11", "40").await;
+    let met = statement_of(app, &w.market, "2026-12-05").await;
+    assert_eq!(
+        (&met["status"], &met["metOn"]),
+        (&json!("MET"), &json!("2026-11-22"))
+    );
+    app.ok(
+        REJECT,
+        json!({"i": {"entryIds": [e], "reason": "mauvais mois"}}),
+    )
+    .await;
+    let reopened = statement_of(app, &w.market, "2026-12-05").await;
+    assert_eq!(
+        (&reopened["status"], &reopened["metOn"]),
+        (&json!("OPEN"), &json!(null)),
+        "a rejected statement does not meet its deadline"
+    );
+    let live = reopened["reminders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "PLANNED")
+        .count();
+    assert_eq!(
+        live, planned,
+        "its reminders are planned again: {reopened:#}"
+    );
+    // A new declaration meets it again.
+    app.record_ok(&w.placement, "2026-11", "38").await;
+    assert_eq!(
+        statement_of(app, &w.market, "2026-12-05").await["status"],
+        "MET"
+    );
+}
+
+async fn hours_only_on_active_or_ended_placements(app: &TestApp) {
+    let w = app.world().await;
+    let person = app.participant(&w.territory, "Grondin").await;
+    let proposed = app
+        .ok(
+            CREATE_PLACEMENT,
+            json!({"i": {"participantId": person, "marketId": w.market, "lotId": w.lot,
+                "modality": "DIRECT_HIRE", "employerId": w.company, "contractType": "CDD",
+                "startDate": "2026-02-01", "endDate": "2026-12-31", "weeklyHours": "20",
+                "proposed": true}}),
+        )
+        .await["createPlacement"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, field) = app
+        .err(RECORD, month_entry(&proposed, "2026-03", "10", "WORK"))
+        .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("CONFLICT", None),
+        "hours on a PROPOSED placement"
+    );
+    app.ok(MOVE, json!({"i": {"id": proposed, "to": "ACTIVE"}}))
+        .await;
+    app.ok(RECORD, month_entry(&proposed, "2026-03", "10", "WORK"))
+        .await;
+    // Currently suspended: refused, whatever the day.
+    app.ok(
+        MOVE,
+        json!({"i": {"id": proposed, "to": "SUSPENDED", "reason": "arrêt maladie"}}),
+    )
+    .await;
+    let (code, _) = app
+        .err(RECORD, month_entry(&proposed, "2026-04", "10", "WORK"))
+        .await;
+    assert_eq!(code, "CONFLICT", "hours on a SUSPENDED placement");
+    // Ended on 15 October: statements still come, for days up to the exit.
+    app.ok(
+        "mutation($i: EndPlacementInput!) { endPlacement(input: $i) { outcome } }",
+        json!({"i": {"placementId": w.placement, "exitDate": "2026-10-15", "outcome": "CDI"}}),
+    )
+    .await;
+    app.ok(RECORD, day_entry(&w.placement, "2026-10-15", "7", "WORK"))
+        .await;
+    let (_, field) = app
+        .err(RECORD, day_entry(&w.placement, "2026-10-16", "7", "WORK"))
+        .await;
+    assert_eq!(field.as_deref(), Some("period"));
+    assert_eq!(app.count("hour_entry").await, 2);
+}
+
+/// Local time in La Réunion (UTC+4) to the clock's UTC.
+fn reunion(day: &str, hour: u32) -> chrono::DateTime<chrono::Utc> {
+    format!("{day}T{hour:02}:00:00+04:00").parse().unwrap()
+}
+
+async fn no_hours_for_days_a_placement_was_suspended(app: &TestApp) {
+    let w = app.world().await;
+    let p = &w.placement;
+    // Suspended on 10 June (late in the day, local time), resumed on 20 June (early).
+    app.clock.set(reunion("2026-06-10", 23));
+    app.ok(
+        MOVE,
+        json!({"i": {"id": p, "to": "SUSPENDED", "reason": "arrêt maladie"}}),
+    )
+    .await;
+    app.clock.set(reunion("2026-06-20", 1));
+    app.ok(MOVE, json!({"i": {"id": p, "to": "ACTIVE"}})).await;
+    app.clock.set(NOW.parse().unwrap());
+    // The day before: fine; the first suspended day and the last: refused; resumption: fine.
+    app.ok(RECORD, day_entry(p, "2026-06-09", "1", "WORK"))
+        .await;
+    for d in ["2026-06-10", "2026-06-19"] {
+        let (code, field) = app.err(RECORD, day_entry(p, d, "1", "WORK")).await;
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("day")),
+            "{d} was suspended"
+        );
+    }
+    app.ok(RECORD, day_entry(p, "2026-06-20", "1", "WORK"))
+        .await;
+    // June as a month (training): 20 days not suspended, 480 h at most, 2 h already there.
+    let (_, field) = app
+        .err(RECORD, month_entry(p, "2026-06", "478:01", "TRAINING"))
+        .await;
+    assert_eq!(field.as_deref(), Some("hours"));
+    app.ok(RECORD, month_entry(p, "2026-06", "478", "TRAINING"))
+        .await;
+    assert_eq!(app.count("hour_entry").await, 3);
+}
+
+async fn a_facilitators_correction_counts_at_once(app: &TestApp) {
+    use passerelle::domain::auth::Role;
+    let w = app.world().await;
+    let fac = app
+        .user("fac@t.fr", Role::Facilitator, None, &[&w.territory])
+        .await;
+    let march = app.record_ok(&w.placement, "2026-03", "100").await;
+    app.ok(VALIDATE, json!({"i": {"entryIds": [march]}})).await;
+    let resp = app
+        .run_as(
+            Some(fac.clone()),
+            CORRECT,
+            json!({"i": {"entryId": march, "hours": "90", "reason": "double saisie"}}),
+        )
+        .await;
+    assert!(resp.get("errors").is_none(), "{resp:#}");
+    let c = resp["data"]["correctHours"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let t = app.totals(&w.market).await;
+    assert_eq!(
+        (&t["hoursDelivered"], &t["hoursPending"]),
+        (&json!(90.0), &json!(0.0)),
+        "the correction counts at once, nothing negative pending"
+    );
+    // Who validated it: the history (its review) and the audit.
+    let h = app
+        .ok(
+            "query($id: ID!) { workflow(id: $id) { state history { to changedBy } } }",
+            json!({"id": c}),
+        )
+        .await;
+    assert_eq!(h["workflow"]["state"], "VALIDATED");
+    assert_eq!(h["workflow"]["history"][0]["changedBy"], fac.label.as_str());
+    let audited = app
+        .ctx
+        .db
+        .conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.ctx.db.backend(),
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM audit_event WHERE action = 'validateHours'"
+                .to_string(),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(audited, 2, "the first validation and the correction's");
+    // A correction of an entry still DECLARED is the facilitator's review of it: both count.
+    let april = app.record_ok(&w.placement, "2026-04", "50").await;
+    app.run_as(
+        Some(fac),
+        CORRECT,
+        json!({"i": {"entryId": april, "hours": "45", "reason": "relevé"}}),
+    )
+    .await;
+    let t = app.totals(&w.market).await;
+    assert_eq!(
+        (&t["hoursDelivered"], &t["hoursPending"]),
+        (&json!(135.0), &json!(0.0))
+    );
 }

@@ -114,16 +114,13 @@ async fn hand_checked(app: &TestApp) -> Set {
     let p2_again = app.record_ok(&p2, "2026-03", "70").await;
     let april = app.record_ok(&w.placement, "2026-04", "110").await;
     app.clock.set(at("2026-06-15"));
-    let fix = app
-        .ok(
-            CORRECT,
-            json!({"i": {"entryId": p1_march, "hours": "90", "reason": "double saisie"}}),
-        )
-        .await["correctHours"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    validate(vec![fix, p2_again, april]).await;
+    // The facilitator's correction is validated as it is entered.
+    app.ok(
+        CORRECT,
+        json!({"i": {"entryId": p1_march, "hours": "90", "reason": "double saisie"}}),
+    )
+    .await;
+    validate(vec![p2_again, april]).await;
     app.clock.set(common::NOW.parse().unwrap());
     app.record_ok(&w.placement, "2026-10", "50").await;
     Set { w, p2, p1_march }

@@ -36,6 +36,8 @@ pub struct CddiCase {
     pub weekly_minutes: i64,
     /// Days of the person's earlier CDDI with the same employer (renewals count together).
     pub prior_days: i64,
+    /// Days of the person's later CDDI with the same employer: within the cap too.
+    pub later_days: i64,
     pub birth_date: NaiveDate,
     pub disabled_worker: bool,
     pub derogation: Option<CddiDerogation>,
@@ -80,7 +82,8 @@ pub fn check_cddi(c: &CddiCase, p: &ParamSet) -> RuleResult<NaiveDate> {
             "un CDDI dure au moins 4 mois",
         ));
     }
-    let usual_cap = add_days(last_day_of(c.start, p.int(P::CddiMaxMonths)), -c.prior_days);
+    let counted = c.prior_days + c.later_days;
+    let usual_cap = add_days(last_day_of(c.start, p.int(P::CddiMaxMonths)), -counted);
     if end <= usual_cap {
         return Ok(usual_cap);
     }
@@ -135,7 +138,7 @@ pub fn check_cddi(c: &CddiCase, p: &ParamSet) -> RuleResult<NaiveDate> {
         },
     }
     let derog_months = p.int(P::CddiDerogationMaxMonths);
-    let cap = add_days(last_day_of(c.start, derog_months), -c.prior_days);
+    let cap = add_days(last_day_of(c.start, derog_months), -counted);
     if end > cap {
         return Err(RuleViolation::breach(
             "endDate",
@@ -316,6 +319,7 @@ mod tests {
             end: Some(d(end)),
             weekly_minutes: 26 * 60,
             prior_days: 0,
+            later_days: 0,
             birth_date: d("1990-01-01"),
             disabled_worker: false,
             derogation: None,
@@ -345,6 +349,17 @@ mod tests {
         assert!(check_cddi(&renewed, &p).is_ok());
         let over = CddiCase {
             prior_days: 31,
+            ..cddi("2027-12-01")
+        };
+        assert_eq!(rule(check_cddi(&over, &p)), "CDDI_MAX_MONTHS");
+        // A later contract counts the same: the order they are entered in does not matter.
+        let before_a_later = CddiCase {
+            later_days: 31,
+            ..cddi("2027-11-30")
+        };
+        assert!(check_cddi(&before_a_later, &p).is_ok());
+        let over = CddiCase {
+            later_days: 31,
             ..cddi("2027-12-01")
         };
         assert_eq!(rule(check_cddi(&over, &p)), "CDDI_MAX_MONTHS");

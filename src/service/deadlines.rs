@@ -373,13 +373,23 @@ async fn plan_market<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppRe
             .order_by_asc(lot::Column::Number)
             .all(conn)
             .await?;
-        // First recording of each (lot, period start): when a month's statement arrived.
+        // First recording of each (lot, period start): when a month's statement arrived. A
+        // rejected entry is no statement: its month stays owed.
         let arrived: Vec<(Option<Uuid>, NaiveDate, DateTime<Utc>)> = hour_entry::Entity::find()
             .select_only()
             .column(hour_entry::Column::LotId)
             .column(hour_entry::Column::PeriodStart)
             .column_as(hour_entry::Column::RecordedAt.min(), "first")
+            .left_join(entity::hour_entry_review::Entity)
             .filter(hour_entry::Column::MarketId.eq(id))
+            .filter(
+                Condition::any()
+                    .add(entity::hour_entry_review::Column::Decision.is_null())
+                    .add(
+                        entity::hour_entry_review::Column::Decision
+                            .ne(crate::domain::HourStatus::Rejected.as_str()),
+                    ),
+            )
             .group_by(hour_entry::Column::LotId)
             .group_by(hour_entry::Column::PeriodStart)
             .into_tuple()

@@ -3,18 +3,19 @@
 
 use async_graphql::{ID, InputObject};
 use chrono::NaiveDate;
-use entity::{hour_entry, hour_entry_review, market, placement};
+use chrono_tz::Tz;
+use entity::{hour_entry, hour_entry_review, market, placement, status_change};
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Set,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::page::{self, Page, PageArgs};
 use super::{Ctx, audit, get, scope};
 use crate::domain::auth::{Actor, Role};
-use crate::domain::ledger::{self as rules, ExistingEntry, Period};
+use crate::domain::ledger::{self as rules, ExistingEntry, Period, Worked};
 use crate::domain::{HourKind, HourSource, HourStatus, PeriodKind, PlacementStatus, hours, text};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -82,6 +83,78 @@ async fn lock_placement<C: ConnectionTrait>(
         .ok_or_else(|| AppError::NotFound("mise en situation (placement)".into()))
 }
 
+/// Locks markets' rows for this transaction, in one order (PostgreSQL; SQLite writes are
+/// serial): a recording or an import checks the market's status under the same lock as the
+/// close (`COMPLETED → CLOSED`) that counts the entries awaiting review, so no DECLARED entry
+/// lands on a CLOSED market.
+pub(crate) async fn lock_markets<C: ConnectionTrait>(
+    conn: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> AppResult<Vec<market::Model>> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(5_000) {
+        out.extend(
+            market::Entity::find()
+                .filter(market::Column::Id.is_in(chunk.to_vec()))
+                .order_by_asc(market::Column::Id)
+                .lock_exclusive()
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The days each placement can have worked: its dates less its suspensions, read from its
+/// history of moves (the local day of each move, in its territory's zone `tz`).
+pub(crate) async fn worked<'a, C: ConnectionTrait>(
+    conn: &C,
+    placements: impl IntoIterator<Item = (&'a placement::Model, Tz)>,
+) -> AppResult<std::collections::HashMap<Uuid, Worked>> {
+    let placements: Vec<(&placement::Model, Tz)> = placements.into_iter().collect();
+    let mut moves: std::collections::HashMap<Uuid, Vec<status_change::Model>> =
+        std::collections::HashMap::new();
+    let ids: Vec<Uuid> = placements.iter().map(|(p, _)| p.id).collect();
+    for chunk in ids.chunks(5_000) {
+        for m in status_change::Entity::find()
+            .filter(status_change::Column::ObjectType.eq(Kind::Placement.name()))
+            .filter(status_change::Column::ObjectId.is_in(chunk.to_vec()))
+            .order_by_asc(status_change::Column::ChangedAt)
+            .order_by_asc(status_change::Column::Id)
+            .all(conn)
+            .await?
+        {
+            moves.entry(m.object_id).or_default().push(m);
+        }
+    }
+    Ok(placements
+        .into_iter()
+        .map(|(p, tz)| {
+            let history: Vec<_> = moves
+                .get(&p.id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[])
+                .iter()
+                .map(|m| {
+                    (
+                        PlacementStatus::from_db(&m.from_status),
+                        PlacementStatus::from_db(&m.to_status),
+                        m.changed_at.with_timezone(&tz).date_naive(),
+                    )
+                })
+                .collect();
+            let worked = Worked {
+                suspended: rules::suspensions(&history),
+                ..Worked::new(p.start_date, p.end_date)
+            };
+            (p.id, worked)
+        })
+        .collect())
+}
+
 /// Entries of the placement inside the month of `period`, with their status.
 async fn month_entries<C: ConnectionTrait>(
     conn: &C,
@@ -113,6 +186,7 @@ pub(crate) fn existing_entry(e: &hour_entry::Model, status: HourStatus) -> Exist
             start: e.period_start,
             end: e.period_end,
         },
+        kind: HourKind::from_db(&e.kind),
         minutes: e.minutes,
         status,
     }
@@ -122,23 +196,31 @@ fn existing(rows: &[(hour_entry::Model, HourStatus)]) -> Vec<ExistingEntry> {
     rows.iter().map(|(e, s)| existing_entry(e, *s)).collect()
 }
 
-/// The market must still take hours, and the territory's today bounds the period.
+/// Where the placement stands for the ledger, its market locked: the market must still take
+/// hours; a declaration needs a placement that takes hours (a correction only a live one).
+/// Returns the territory's today, the territory, and the days the placement worked.
 async fn context<C: ConnectionTrait>(
     ctx: &Ctx,
     conn: &C,
     placement: &placement::Model,
-) -> AppResult<(NaiveDate, Uuid)> {
+    declaring: bool,
+) -> AppResult<(NaiveDate, Uuid, Worked)> {
+    // Chantier placements without a market: the placement's own lock suffices.
+    lock_markets(conn, placement.market_id).await?;
     let site = super::placement::site_of(conn, placement).await?;
     site.check_accepts_work()?;
-    if PlacementStatus::from_db(&placement.status) == PlacementStatus::Cancelled {
-        return Err(AppError::Conflict(
-            "la mise en situation est annulée : elle ne reçoit pas d'heures (placement cancelled)"
-                .into(),
-        ));
+    let status = PlacementStatus::from_db(&placement.status);
+    if status == PlacementStatus::Cancelled || (declaring && !rules::takes_hours(status)) {
+        return Err(AppError::Conflict(format!(
+            "la mise en situation est {status} : elle ne reçoit pas d'heures ; seules les mises en situation actives, ou terminées pour les jours de leur contrat, en reçoivent (placement is {status})"
+        )));
     }
+    let tz = super::territory::zone_of(ctx, conn, site.territory).await?;
+    let mut worked = worked(conn, [(placement, tz)]).await?;
     Ok((
         super::territory::today(ctx, conn, site.territory).await?,
         site.territory,
+        worked.remove(&placement.id).unwrap_or_default(),
     ))
 }
 
@@ -169,7 +251,7 @@ pub async fn record(
 
     let txn = ctx.db.begin_write().await?;
     let placement = lock_placement(&txn.txn, actor, placement_id).await?;
-    let (today, territory) = context(ctx, &txn.txn, &placement).await?;
+    let (today, territory, worked) = context(ctx, &txn.txn, &placement, true).await?;
     let rows = month_entries(&txn.txn, placement_id, period).await?;
     let duplicate = rows.iter().any(|(e, s)| {
         e.corrects_id.is_none()
@@ -184,14 +266,9 @@ pub async fn record(
             input.kind, period.start, period.end
         )));
     }
-    rules::check_record(
-        period,
-        minutes,
-        placement.start_date,
-        placement.end_date,
-        today,
-        &existing(&rows),
-    )?;
+    let known = existing(&rows);
+    rules::check_one_granularity(period, input.kind, &known)?;
+    rules::check_record(period, minutes, &worked, today, &known)?;
     let row = insert(
         ctx, actor, &txn.txn, &placement, period, input.kind, minutes, source, None, None,
     )
@@ -306,7 +383,7 @@ pub async fn correct(
     .await?;
     let root_id = entry.corrects_id.unwrap_or(entry.id);
     let placement = lock_placement(&txn.txn, actor, entry.placement_id).await?;
-    let (today, territory) = context(ctx, &txn.txn, &placement).await?;
+    let (today, territory, worked) = context(ctx, &txn.txn, &placement, false).await?;
     let root = get::<hour_entry::Entity, _>(&txn.txn, root_id, "entrée d'heures").await?;
     let period = Period {
         kind: PeriodKind::from_db(&root.period_kind),
@@ -328,14 +405,7 @@ pub async fn correct(
         .map(|(e, _)| e.minutes)
         .sum();
     let delta = rules::correction_delta(current, corrected)?;
-    rules::check_record(
-        period,
-        delta,
-        placement.start_date,
-        placement.end_date,
-        today,
-        &existing(&rows),
-    )?;
+    rules::check_record(period, delta, &worked, today, &existing(&rows))?;
     let row = insert(
         ctx,
         actor,
@@ -361,11 +431,74 @@ pub async fn correct(
         Some(&audit::json(&row)),
     )
     .await?;
+    // A facilitator of the territory is the validator: their correction counts at once, and
+    // with it the entry it corrects if still unreviewed (validating only the correction would
+    // count a negative change against nothing). Anyone else's awaits review.
+    if actor.facilitates(territory) {
+        let unreviewed = rows
+            .iter()
+            .filter(|(e, s)| {
+                (e.id == root_id || e.corrects_id == Some(root_id)) && *s == HourStatus::Declared
+            })
+            .map(|(e, _)| e.id);
+        for id in unreviewed.chain([row.id]) {
+            insert_review(
+                ctx,
+                &txn.txn,
+                actor,
+                id,
+                HourStatus::Validated,
+                None,
+                Some(territory),
+            )
+            .await?;
+        }
+    }
     if let Some(m) = row.market_id {
         super::deadlines::sync(&txn.txn, ctx, super::deadlines::SubjectRef::Market(m)).await?;
     }
     txn.commit().await?;
     Ok(row)
+}
+
+/// Appends one review (and its audit entry): the ledger's only way to decide an entry.
+async fn insert_review<C: ConnectionTrait>(
+    ctx: &Ctx,
+    conn: &C,
+    actor: &Actor,
+    entry_id: Uuid,
+    decision: HourStatus,
+    reason: Option<String>,
+    territory: Option<Uuid>,
+) -> AppResult<()> {
+    hour_entry_review::ActiveModel {
+        id: Set(ctx.clock.new_id()),
+        hour_entry_id: Set(entry_id),
+        decision: Set(decision.as_str().to_string()),
+        reason: Set(reason.clone()),
+        decided_at: Set(ctx.clock.now()),
+        decided_by: Set(Some(actor.label.clone())),
+    }
+    .insert(conn)
+    .await?;
+    let action = if decision == HourStatus::Validated {
+        "validateHours"
+    } else {
+        "rejectHours"
+    };
+    let after = serde_json::json!({"decision": decision.as_str(), "reason": reason});
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        action,
+        Kind::HourEntry,
+        entry_id,
+        territory,
+        None,
+        Some(&after),
+    )
+    .await
 }
 
 /// Validates or rejects entries, all or none.
@@ -445,36 +578,17 @@ pub async fn review(
             ));
         }
     }
-    let now = ctx.clock.now();
     let territories = territories_of(&txn.txn, rows.iter().map(|(e, _)| e.placement_id)).await?;
     for (entry, _) in &rows {
-        hour_entry_review::ActiveModel {
-            id: Set(ctx.clock.new_id()),
-            hour_entry_id: Set(entry.id),
-            decision: Set(decision.as_str().to_string()),
-            reason: Set(reason.clone()),
-            decided_at: Set(now),
-            decided_by: Set(Some(actor.label.clone())),
-        }
-        .insert(&txn.txn)
-        .await?;
-        let action = if decision == HourStatus::Validated {
-            "validateHours"
-        } else {
-            "rejectHours"
-        };
         let territory = territories.get(&entry.placement_id).copied();
-        let after = serde_json::json!({"decision": decision.as_str(), "reason": reason});
-        audit::record(
+        insert_review(
             ctx,
             &txn.txn,
             actor,
-            action,
-            Kind::HourEntry,
             entry.id,
+            decision,
+            reason.clone(),
             territory,
-            None,
-            Some(&after),
         )
         .await?;
     }

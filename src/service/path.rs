@@ -155,7 +155,7 @@ pub async fn extend(
             ),
         ));
     }
-    let person = get::<participant::Entity, _>(&txn.txn, p.participant_id, "participant").await?;
+    let person = super::placement::lock_participant(&txn.txn, p.participant_id).await?;
     let derogation = input
         .derogation
         .or(p.derogation.as_deref().and_then(CddiDerogation::parse));

@@ -3,7 +3,9 @@
 use async_graphql::{ID, InputObject};
 use chrono::NaiveDate;
 use entity::{chantier, chantier_supervisor, lot, market, participant, placement};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+};
 use uuid::Uuid;
 
 use super::page::{self, Page, PageArgs};
@@ -122,6 +124,20 @@ pub struct Planned<'a> {
     pub training_end: Option<NaiveDate>,
 }
 
+/// Locks a person's row for this transaction (PostgreSQL; SQLite writes are serial): the
+/// contract rules read every placement of the person (48 h a week, CDDI caps), so creating,
+/// extending or activating one placement waits for any other on the same person.
+pub async fn lock_participant<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> AppResult<participant::Model> {
+    participant::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("participant".into()))
+}
+
 fn span(p: &placement::Model) -> Span {
     (p.start_date, p.end_date)
 }
@@ -156,13 +172,12 @@ pub async fn check_contract<C: ConnectionTrait>(
                 ),
             ));
         }
-        let prior_days = theirs
-            .iter()
-            .filter(|p| {
-                p.contract_type == ContractType::Cddi.as_str()
-                    && p.employer_id == plan.employer
-                    && p.start_date < plan.start
-            })
+        let cddi_here = theirs.iter().filter(|p| {
+            p.contract_type == ContractType::Cddi.as_str() && p.employer_id == plan.employer
+        });
+        let prior_days = cddi_here
+            .clone()
+            .filter(|p| p.start_date < plan.start)
             .map(|p| {
                 days_inclusive(
                     p.start_date,
@@ -172,6 +187,11 @@ pub async fn check_contract<C: ConnectionTrait>(
                 )
             })
             .sum();
+        // Later ones count too, or the order contracts are entered in would decide the cap.
+        let later_days = cddi_here
+            .filter(|p| p.start_date > plan.start)
+            .map(|p| days_inclusive(p.start_date, p.end_date.unwrap_or(p.start_date)))
+            .sum();
         let disabled_worker = super::participant::decode_publics(&plan.participant.publics)
             .contains(&Public::DisabledWorker);
         check_cddi(
@@ -180,6 +200,7 @@ pub async fn check_contract<C: ConnectionTrait>(
                 end: plan.end,
                 weekly_minutes: plan.weekly_minutes,
                 prior_days,
+                later_days,
                 birth_date: plan.participant.birth_date,
                 disabled_worker,
                 derogation: plan.derogation,
@@ -263,8 +284,8 @@ pub async fn create(
     }
 
     let txn = ctx.db.begin_write().await?;
-    let participant =
-        get::<participant::Entity, _>(&txn.txn, participant_id, "participant").await?;
+    // First, before the chantier: the contract rules span the person's placements.
+    let participant = lock_participant(&txn.txn, participant_id).await?;
     let chantier = match chantier_id {
         // Taken for update: the supervision ratio counts the chantier's placements.
         Some(id) => Some(super::chantier::load(&txn.txn, actor, id, true).await?),

@@ -329,6 +329,11 @@ pub async fn transition(ctx: &Ctx, actor: &Actor, input: TransitionInput) -> App
     if !actor.facilitates(s.territory) {
         return Err(AppError::Forbidden);
     }
+    if kind == Kind::Placement {
+        // Activation re-checks the contract rules across the person's placements.
+        let p = get::<placement::Entity, _>(&txn.txn, id, "placement").await?;
+        super::placement::lock_participant(&txn.txn, p.participant_id).await?;
+    }
     let today = super::territory::today(ctx, &txn.txn, s.territory).await?;
     let f = facts(ctx, &txn.txn, &s, today, reason.clone()).await?;
     let mv = workflow::check(s.machine, &s.status, &to, &f)?;

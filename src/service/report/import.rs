@@ -308,6 +308,14 @@ pub async fn import(
         }
     }
     let sites = sites(ctx, conn, placements.values()).await?;
+    let mut zones = Vec::with_capacity(placements.len());
+    for p in placements.values() {
+        zones.push((
+            p,
+            crate::service::territory::zone_of(ctx, conn, sites[&p.id].territory).await?,
+        ));
+    }
+    let worked = crate::service::ledger::worked(conn, zones).await?;
     let names = if lines.iter().any(|l| l.name.is_some()) {
         last_names(conn, actor, placements.values()).await?
     } else {
@@ -344,11 +352,15 @@ pub async fn import(
             );
             continue;
         }
-        if PlacementStatus::from_db(&p.status) == PlacementStatus::Cancelled {
+        let status = PlacementStatus::from_db(&p.status);
+        if !rules::takes_hours(status) {
             errors.add(
                 line.number,
                 "reference",
-                format!("{} : mise en situation annulée", line.reference),
+                format!(
+                    "{} : la mise en situation est {status}, elle ne reçoit pas d'heures (placement is {status})",
+                    line.reference
+                ),
             );
             continue;
         }
@@ -404,21 +416,20 @@ pub async fn import(
             }
             continue;
         }
-        if let Err(e) = rules::check_record(
-            line.period,
-            line.minutes,
-            p.start_date,
-            p.end_date,
-            site.today,
-            &in_month,
-        ) {
+        if let Err(e) =
+            rules::check_one_granularity(line.period, line.kind, &in_month).and_then(|_| {
+                rules::check_record(
+                    line.period,
+                    line.minutes,
+                    &worked[&p.id],
+                    site.today,
+                    &in_month,
+                )
+            })
+        {
             errors.add(
                 line.number,
-                if e.field == "period" {
-                    "mois"
-                } else {
-                    "heures"
-                },
+                if e.field == "hours" { "heures" } else { "mois" },
                 e.message,
             );
             continue;
@@ -558,20 +569,13 @@ async fn sites<'a, C: ConnectionTrait>(
     placements: impl Iterator<Item = &'a placement::Model>,
 ) -> AppResult<HashMap<Uuid, Site>> {
     let placements: Vec<&placement::Model> = placements.collect();
-    let markets: HashMap<Uuid, market::Model> = market::Entity::find()
-        .filter(
-            market::Column::Id.is_in(
-                placements
-                    .iter()
-                    .filter_map(|p| p.market_id)
-                    .collect::<HashSet<_>>(),
-            ),
-        )
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m))
-        .collect();
+    // Locked: the market's status is read under the lock its close takes.
+    let markets: HashMap<Uuid, market::Model> =
+        crate::service::ledger::lock_markets(conn, placements.iter().filter_map(|p| p.market_id))
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
     let chantiers: HashMap<Uuid, Uuid> = chantier::Entity::find()
         .filter(
             chantier::Column::Id.is_in(
