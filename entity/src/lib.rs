@@ -27,6 +27,7 @@ pub mod immersion;
 pub mod login_failure;
 pub mod lot;
 pub mod market;
+pub mod market_final_report;
 pub mod operation;
 pub mod organization;
 pub mod parameter_value;
