@@ -9,6 +9,7 @@ pub mod chantier_budget;
 pub mod chantier_supervisor;
 pub mod commission;
 pub mod commission_member;
+pub mod commercial_derogation;
 pub mod convention;
 pub mod convention_amount;
 pub mod convention_document;

@@ -15,6 +15,7 @@ mod m20261201_000010_server_secret;
 mod m20261201_000011_redact_audit;
 mod m20261201_000012_erasable_proofs;
 mod m20261201_000015_market_final_report;
+mod m20261201_000016_commercial_derogation;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_redact_audit::Migration),
             Box::new(m20261201_000012_erasable_proofs::Migration),
             Box::new(m20261201_000015_market_final_report::Migration),
+            Box::new(m20261201_000016_commercial_derogation::Migration),
         ]
     }
 }

@@ -160,6 +160,11 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("MutationRoot", "createChantier", Roles(&[Facilitator])),
     (
         "MutationRoot",
+        "grantCommercialDerogation",
+        Roles(&[Facilitator]),
+    ),
+    (
+        "MutationRoot",
         "addChantierSupervisor",
         Roles(&[Facilitator, Siae]),
     ),
