@@ -520,9 +520,7 @@ async fn derogation_granted_after_creation(app: &TestApp) {
     };
     let (_, rule, _, _) = app.breach(BUDGET, budget(4_000_000)).await;
     assert_eq!(rule, "COMMERCIAL_REVENUE_MAX_SHARE");
-    let grant = |share: Option<i32>, on: &str| {
-        json!({"i": {"chantierId": s.chantier, "reference": "Arrêté DDETS 2026-031", "decidedOn": on, "shareBp": share}})
-    };
+    let grant = |share: Option<i32>, on: &str| json!({"i": {"chantierId": s.chantier, "reference": "Arrêté DDETS 2026-031", "decidedOn": on, "shareBp": share}});
     // Out of range: at most 50 %, and above 30 % (it raises the cap).
     for share in [5_001, 3_000] {
         let (_, field) = app.err(GRANT, grant(Some(share), "2026-03-01")).await;

@@ -417,7 +417,10 @@ async fn close_needs_a_current_final_report(app: &TestApp) {
         resp["errors"][0]["message"].as_str().unwrap().to_string()
     };
     let msg = refusal(app.run(TRANSITION, close.clone()).await);
-    assert!(msg.contains("rapport final") && msg.contains("produceMarketFinalReport"), "{msg}");
+    assert!(
+        msg.contains("rapport final") && msg.contains("produceMarketFinalReport"),
+        "{msg}"
+    );
     let r = app.ok(FINAL_REPORT, json!({"m": w.market})).await["produceMarketFinalReport"].clone();
     assert_eq!(r["version"], 1);
     assert_eq!(r["hoursDelivered"], 35.0);
@@ -455,15 +458,23 @@ async fn close_needs_a_current_final_report(app: &TestApp) {
     );
     let msg = refusal(app.run(TRANSITION, close.clone()).await);
     assert!(msg.contains("version 1"), "{msg}");
-    assert_eq!(app.count("status_change WHERE to_status = 'CLOSED'").await, 0);
+    assert_eq!(
+        app.count("status_change WHERE to_status = 'CLOSED'").await,
+        0
+    );
     let r = app.ok(FINAL_REPORT, json!({"m": w.market})).await["produceMarketFinalReport"].clone();
-    assert_eq!((r["version"].clone(), r["current"].clone()), (json!(2), json!(true)));
+    assert_eq!(
+        (r["version"].clone(), r["current"].clone()),
+        (json!(2), json!(true))
+    );
     assert_eq!(r["hoursDelivered"], 30.0);
     app.ok(TRANSITION, close).await;
     // The close names the report it rests on.
     assert_eq!(
-        app.count("audit_event WHERE action = 'transition' AND after LIKE '%\"finalReportVersion\":2%'")
-            .await,
+        app.count(
+            "audit_event WHERE action = 'transition' AND after LIKE '%\"finalReportVersion\":2%'"
+        )
+        .await,
         1
     );
     assert_eq!(app.count("market_final_report").await, 2);

@@ -997,7 +997,8 @@ const FIGURES: &str = "query($id: ID!) { marketReport(marketId: $id) {
   market { completionBp hours { validated { minutes } counted { minutes } pending { minutes } pendingDeductions { minutes trace } }
            forecast { minutesAtEnd pace } }
   lots { hours { counted { minutes } } completionBp } } }";
-const BEHIND: &str = "query($id: ID!) { workflow(id: $id) { deadlines { rule title dueOn status } } }";
+const BEHIND: &str =
+    "query($id: ID!) { workflow(id: $id) { deadlines { rule title dueOn status } } }";
 
 async fn market_behind(app: &TestApp, market: &str) -> Option<Value> {
     app.ok(BEHIND, json!({"id": market})).await["workflow"]["deadlines"]
@@ -1015,9 +1016,7 @@ async fn market_behind(app: &TestApp, market: &str) -> Option<Value> {
 /// while the report said BEHIND.)
 async fn one_engine_where_training_does_not_count(app: &TestApp) {
     let w = app.world().await;
-    let set_training = |value: &str| {
-        json!({"i": {"key": "TRAINING_HOURS_COUNT", "marketId": w.market, "value": value, "reason": "clause du marché"}})
-    };
+    let set_training = |value: &str| json!({"i": {"key": "TRAINING_HOURS_COUNT", "marketId": w.market, "value": value, "reason": "clause du marché"}});
     const SET: &str = "mutation($i: SetParameterInput!) { setParameter(input: $i) { id } }";
     // Set before anything is recorded: the recordings re-derive the market's deadlines.
     app.ok(SET, set_training("false")).await;
@@ -1046,7 +1045,10 @@ async fn one_engine_where_training_does_not_count(app: &TestApp) {
     let m = &report["market"];
     assert_eq!(m["hours"]["counted"]["minutes"], 30 * H);
     assert_eq!(m["hours"]["validated"]["minutes"], 40 * H);
-    assert_eq!(glance["hoursDelivered"].as_f64().unwrap() * 60.0, 30.0 * 60.0);
+    assert_eq!(
+        glance["hoursDelivered"].as_f64().unwrap() * 60.0,
+        30.0 * 60.0
+    );
     assert_eq!(glance["hoursValidated"], 40.0);
     assert_eq!(
         glance["completionRate"].as_f64().unwrap(),
@@ -1061,7 +1063,10 @@ async fn one_engine_where_training_does_not_count(app: &TestApp) {
     let behind = market_behind(app, &w.market).await.expect("MARKET_BEHIND");
     assert_eq!(behind["status"], "OPEN");
     let title = behind["title"].as_str().unwrap();
-    assert!(title.contains(&format!("prévision {} h", at_end / 60)), "{title}");
+    assert!(
+        title.contains(&format!("prévision {} h", at_end / 60)),
+        "{title}"
+    );
 
     // Boundary: training counts. The parameter's reflow of the territory may run later
     // (asynchronously): re-derive the market's deadlines directly.
@@ -1087,7 +1092,10 @@ async fn one_engine_where_training_does_not_count(app: &TestApp) {
     assert_eq!(report["market"]["completionBp"], 4000);
     // 40 h × 730 / 326 = 89.6 h: no longer behind, and the deadline says so.
     assert_ne!(report["market"]["forecast"]["pace"], "BEHIND");
-    assert_eq!(market_behind(app, &w.market).await.unwrap()["status"], "MET");
+    assert_eq!(
+        market_behind(app, &w.market).await.unwrap()["status"],
+        "MET"
+    );
 }
 
 /// A downward correction awaiting validation is shown apart: `hoursPending` never goes below

@@ -42,7 +42,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("market_final_report", &["market_id", "version"], true))
+            .create_index(index(
+                "market_final_report",
+                &["market_id", "version"],
+                true,
+            ))
             .await
     }
 

@@ -152,7 +152,10 @@ pub fn check_budget(
                 .max(p.int(P::CommercialRevenueMaxShare))
                 .min(p.int(P::CommercialRevenueDerogationShare)),
         ),
-        None => (P::CommercialRevenueMaxShare, p.int(P::CommercialRevenueMaxShare)),
+        None => (
+            P::CommercialRevenueMaxShare,
+            p.int(P::CommercialRevenueMaxShare),
+        ),
     };
     if commercial as i128 * 10_000 >= limit as i128 * charges as i128 {
         return Err(RuleViolation::breach(

@@ -347,9 +347,11 @@ impl ChantierMutation {
         ctx: &Context<'_>,
         input: service::chantier::GrantCommercialDerogationInput,
     ) -> Result<CommercialDerogation> {
-        Ok(service::chantier::grant_derogation(app(ctx), actor(ctx)?, input)
-            .await?
-            .into())
+        Ok(
+            service::chantier::grant_derogation(app(ctx), actor(ctx)?, input)
+                .await?
+                .into(),
+        )
     }
 
     /// Records a new version of a year's budget: it must balance and keep commercial revenue

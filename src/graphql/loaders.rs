@@ -271,7 +271,8 @@ impl Loader<FinalReportOf> for AppLoader {
         Ok(reports
             .into_iter()
             .map(|(m, r)| {
-                let current = final_report::is_current(&r, sizes.get(&m).copied().unwrap_or_default());
+                let current =
+                    final_report::is_current(&r, sizes.get(&m).copied().unwrap_or_default());
                 (FinalReportOf(m), (r, current))
             })
             .collect())

@@ -10,6 +10,7 @@ use super::ledger::{HourEntry, Placement};
 use super::loaders::{ById, FinalReportOf, LotsOf, TotalsOf, loader, one, opt, territory_of};
 use super::party::{Operation, Organization, Territory};
 use crate::domain::calibration::{self, CalibrationInput};
+use crate::domain::figures::{Tally, completion_bp};
 use crate::domain::hours::format_hours;
 use crate::domain::params::{ParamKey, default_value};
 use crate::domain::{AnruCategory, ClauseKind, MarketStatus, Modality, TargetSource};
@@ -20,7 +21,6 @@ use crate::service::market::{
     AddLotInput, CreateMarketInput, MarketFilter, SetHourTargetInput, TransitionMarketInput,
 };
 use crate::service::placement::PlacementFilter;
-use crate::domain::figures::{Tally, completion_bp};
 use crate::service::stats::{Scope, Totals};
 
 /// Minutes shown as hours, rounded to the hundredth (display only; storage is exact minutes).
@@ -310,16 +310,31 @@ impl Market {
     /// TRAINING_HOURS_COUNT (in force today for this market) says so. The market report's
     /// `counted` hours, and what the forecast is made of.
     async fn hours_delivered(&self, ctx: &Context<'_>) -> Result<f64> {
-        Ok(hours(figures(ctx, Scope::Market, self.0.id).await?.counted.minutes))
+        Ok(hours(
+            figures(ctx, Scope::Market, self.0.id)
+                .await?
+                .counted
+                .minutes,
+        ))
     }
     /// Every validated hour, training included.
     async fn hours_validated(&self, ctx: &Context<'_>) -> Result<f64> {
-        Ok(hours(figures(ctx, Scope::Market, self.0.id).await?.validated.minutes))
+        Ok(hours(
+            figures(ctx, Scope::Market, self.0.id)
+                .await?
+                .validated
+                .minutes,
+        ))
     }
     /// Hours awaiting validation that would add to the total: declarations and upward
     /// corrections. Never negative.
     async fn hours_pending(&self, ctx: &Context<'_>) -> Result<f64> {
-        Ok(hours(figures(ctx, Scope::Market, self.0.id).await?.pending.minutes))
+        Ok(hours(
+            figures(ctx, Scope::Market, self.0.id)
+                .await?
+                .pending
+                .minutes,
+        ))
     }
     /// Hours that downward corrections awaiting validation would take away, as a positive
     /// number (shown apart so that no figure is ever negative).
@@ -426,13 +441,19 @@ impl Lot {
     }
     /// As the market's fields, for this lot.
     async fn hours_delivered(&self, ctx: &Context<'_>) -> Result<f64> {
-        Ok(hours(figures(ctx, Scope::Lot, self.0.id).await?.counted.minutes))
+        Ok(hours(
+            figures(ctx, Scope::Lot, self.0.id).await?.counted.minutes,
+        ))
     }
     async fn hours_validated(&self, ctx: &Context<'_>) -> Result<f64> {
-        Ok(hours(figures(ctx, Scope::Lot, self.0.id).await?.validated.minutes))
+        Ok(hours(
+            figures(ctx, Scope::Lot, self.0.id).await?.validated.minutes,
+        ))
     }
     async fn hours_pending(&self, ctx: &Context<'_>) -> Result<f64> {
-        Ok(hours(figures(ctx, Scope::Lot, self.0.id).await?.pending.minutes))
+        Ok(hours(
+            figures(ctx, Scope::Lot, self.0.id).await?.pending.minutes,
+        ))
     }
     async fn hours_pending_deductions(&self, ctx: &Context<'_>) -> Result<f64> {
         Ok(hours(

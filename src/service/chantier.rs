@@ -608,7 +608,16 @@ pub async fn grant_derogation(
         i64::from,
     );
     rules::check_derogation_share(share, &params)?;
-    let row = record_derogation(ctx, &txn.txn, actor, &c, reference.clone(), input.decided_on, share).await?;
+    let row = record_derogation(
+        ctx,
+        &txn.txn,
+        actor,
+        &c,
+        reference.clone(),
+        input.decided_on,
+        share,
+    )
+    .await?;
     // The chantier shows the reference in force.
     let mut am: chantier::ActiveModel = c.into();
     am.commercial_derogation = Set(Some(reference));

@@ -10,17 +10,17 @@ use async_graphql::ID;
 use entity::{hour_entry, market, market_final_report};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, RelationTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Set,
 };
 use uuid::Uuid;
 
-use super::report::{Dates, market as market_report, window};
 use super::params::{Place, set_at};
+use super::report::{Dates, market as market_report, window};
 use super::{Ctx, audit, scope};
-use crate::domain::params::ParamKey;
 use crate::domain::MarketStatus;
 use crate::domain::auth::{Actor, Role};
+use crate::domain::params::ParamKey;
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 

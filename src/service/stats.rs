@@ -175,7 +175,9 @@ pub async fn totals<C: ConnectionTrait>(
         return Ok(out);
     }
     let markets = match scope {
-        Scope::Market => market_places(conn, market::Column::Id.is_in(keys.to_vec()).into()).await?,
+        Scope::Market => {
+            market_places(conn, market::Column::Id.is_in(keys.to_vec()).into()).await?
+        }
         Scope::Lot => {
             let of_lots = sea_orm::sea_query::Query::select()
                 .column(lot::Column::MarketId)
@@ -213,7 +215,10 @@ pub async fn totals<C: ConnectionTrait>(
     }
     for t in out.values_mut() {
         t.by_modality.sort_by_key(|(m, _)| *m);
-        t.all = t.by_modality.iter().fold(Tally::default(), |a, (_, m)| a.plus(m));
+        t.all = t
+            .by_modality
+            .iter()
+            .fold(Tally::default(), |a, (_, m)| a.plus(m));
     }
     let people: Vec<(Uuid, i64)> = placement::Entity::find()
         .select_only()

@@ -6,8 +6,8 @@ use async_graphql::SimpleObject;
 use super::slice::{Facets, HourRow, Trace};
 use super::trace::TraceToken;
 use crate::domain::exits::ExitCounts;
-use crate::domain::report::{self, Band, BySex, Person};
 use crate::domain::figures::Sum;
+use crate::domain::report::{self, Band, BySex, Person};
 use crate::domain::{ContractType, ExitCategory, ExitOutcome, HourKind, HourStatus, Modality};
 use crate::service::stats::Counting;
 

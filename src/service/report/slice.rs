@@ -17,12 +17,12 @@ use uuid::Uuid;
 
 use crate::domain::figures::{self, Group};
 use crate::domain::report::{Band, Person};
-use crate::service::stats::Counting;
 use crate::domain::{
     ContractType, EducationLevel, ExitOutcome, HourKind, HourStatus, Modality, PlacementStatus,
     Public, Sex,
 };
 use crate::error::{AppError, AppResult};
+use crate::service::stats::Counting;
 
 /// What a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

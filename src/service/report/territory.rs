@@ -117,7 +117,8 @@ pub async fn build<C: ConnectionTrait>(
                     && m.start_date <= w.as_at)
         })
         .collect();
-    let lines: Vec<MarketLine> = market_lines(conn, &touched, &rows, &params, &training, &base).await?;
+    let lines: Vec<MarketLine> =
+        market_lines(conn, &touched, &rows, &params, &training, &base).await?;
     let operations = operations
         .iter()
         .map(|op| {

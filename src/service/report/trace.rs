@@ -22,8 +22,8 @@ use crate::domain::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::service::page::{self, Page, PageArgs};
 use crate::service::params::Place;
-use crate::service::stats;
 use crate::service::secret::TraceKey;
+use crate::service::stats;
 use crate::service::{Ctx, scope};
 
 /// Signed before the recipe, so that a signature made for anything else never passes here.
@@ -178,8 +178,12 @@ pub async fn entries(
     let conn = &ctx.db.conn;
     let markets = match trace.subject {
         Subject::Market(_) | Subject::Lot(_) => vec![place],
-        Subject::Operation(o) => stats::market_places(conn, market::Column::OperationId.eq(o).into()).await?,
-        Subject::Territory(t) => stats::market_places(conn, market::Column::TerritoryId.eq(t).into()).await?,
+        Subject::Operation(o) => {
+            stats::market_places(conn, market::Column::OperationId.eq(o).into()).await?
+        }
+        Subject::Territory(t) => {
+            stats::market_places(conn, market::Column::TerritoryId.eq(t).into()).await?
+        }
         Subject::Chantier(_) => Vec::new(),
     };
     let counting = stats::counting_on(conn, place, markets, trace.window.as_at).await?;
