@@ -266,6 +266,14 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             q("mutation($i: CreateChantierInput!) { createChantier(input: $i) { id } }"),
             json!({"i": {"territoryId": t, "title": format!("Chantier {n}"), "kind": "ACI", "carrierId": w.aci, "ownerId": w.buyer, "place": "Le Port", "startDate": "2026-01-01", "endDate": "2026-12-31", "capacity": 12, "activities": "Maçonnerie"}}),
         ),
+        "produceMarketFinalReport" => (
+            q("mutation($m: ID!) { produceMarketFinalReport(marketId: $m) { version } }"),
+            json!({"m": ghost(passerelle::ids::Kind::Market)}),
+        ),
+        "grantCommercialDerogation" => (
+            q("mutation($i: GrantCommercialDerogationInput!) { grantCommercialDerogation(input: $i) { reference } }"),
+            json!({"i": {"chantierId": ghost(passerelle::ids::Kind::Chantier), "reference": "Arrêté 1", "decidedOn": "2026-01-10"}}),
+        ),
         "addChantierSupervisor" => (
             q("mutation($i: AddSupervisorInput!) { addChantierSupervisor(input: $i) { id } }"),
             json!({"i": {"chantierId": ghost(passerelle::ids::Kind::Chantier), "name": "Paul", "technicalHours": "10", "socioProfessionalHours": "0", "theoryTrainingHours": "0"}}),

@@ -12,6 +12,7 @@ db_tests!(
     parameters_are_dated_scoped_and_validated,
     renovation_chantier_from_set_up_to_exit,
     budget_balances_and_caps_commercial_revenue,
+    derogation_granted_after_creation,
     funding_lines_stay_within_their_caps,
     eligibility_proofs_levels_and_pass_iae,
     cddi_length_hours_and_derogations,
@@ -439,16 +440,17 @@ async fn budget_balances_and_caps_commercial_revenue(app: &TestApp) {
     let (field, rule, _, value) = app.breach(BUDGET, budget(0, 500_000, 1)).await;
     assert_eq!((field.as_str(), rule.as_str()), ("lines", "BUDGET_BALANCE"));
     assert!(value.contains("écart -0,01 €"), "{value}");
-    let ok = app.ok(BUDGET, budget(3_000_000, 500_000, 0)).await;
-    assert_eq!(ok["setChantierBudget"]["commercialShareBp"], 3000);
+    // D5132-34: "une part inférieure à 30 % des charges": 29.99 % passes, 30 % does not.
+    let ok = app.ok(BUDGET, budget(2_999_000, 500_000, 0)).await;
+    assert_eq!(ok["setChantierBudget"]["commercialShareBp"], 2999);
     assert_eq!(ok["setChantierBudget"]["version"], 1);
     assert_eq!(ok["setChantierBudget"]["warnings"], json!([]));
     assert_eq!(ok["setChantierBudget"]["lines"][0]["charge"], true);
     assert_eq!(ok["setChantierBudget"]["lines"][3]["charge"], false);
-    let (_, rule, limit, _) = app.breach(BUDGET, budget(3_000_001, 500_000, 0)).await;
+    let (_, rule, limit, _) = app.breach(BUDGET, budget(3_000_000, 500_000, 0)).await;
     assert_eq!(
         (rule.as_str(), limit.as_str()),
-        ("COMMERCIAL_REVENUE_MAX_SHARE", "30 % du budget")
+        ("COMMERCIAL_REVENUE_MAX_SHARE", "moins de 30 % des charges")
     );
     // Unforeseen at 3.99 %: recorded, with a warning.
     let warned = app.ok(BUDGET, budget(0, 399_999, 0)).await;
@@ -472,7 +474,8 @@ async fn budget_balances_and_caps_commercial_revenue(app: &TestApp) {
             CREATE_CHANTIER,
             json!({"i": {"territoryId": s.w.territory, "title": "Atelier bois", "kind": "ACI", "carrierId": s.w.aci,
                 "ownerId": s.w.buyer, "place": "Le Port", "startDate": "2026-01-01", "endDate": "2026-12-31",
-                "capacity": 10, "activities": "Mobilier de palettes", "commercialDerogation": "DDETS 2026-014"}}),
+                "capacity": 10, "activities": "Mobilier de palettes", "commercialDerogation": "DDETS 2026-014",
+                "commercialDerogationDecidedOn": "2025-12-15"}}),
         )
         .await;
     let c2 = id(&derogated, "createChantier");
@@ -482,10 +485,74 @@ async fn budget_balances_and_caps_commercial_revenue(app: &TestApp) {
             {"category": "CONTRACT_LEGAL_AID", "amountCents": 10_000_000 - commercial},
             {"category": "COMMERCIAL_REVENUE", "amountCents": commercial}]}})
     };
-    app.ok(BUDGET, on(5_000_000)).await;
-    let (_, rule, _, _) = app.breach(BUDGET, on(5_000_001)).await;
+    // With the derogation: 30 % passes, under 50 % too; 50 % is "dans la limite de 50 %" read
+    // as the raised "part inférieure à", so refused, and over it of course.
+    app.ok(BUDGET, on(3_000_000)).await;
+    app.ok(BUDGET, on(4_999_999)).await;
+    for over in [5_000_000, 5_000_001] {
+        let (_, rule, _, _) = app.breach(BUDGET, on(over)).await;
+        assert_eq!(rule, "COMMERCIAL_REVENUE_DEROGATION_SHARE");
+    }
+    assert_eq!(app.count("chantier_budget").await, 4);
+    // A reference without its decision's date is refused, naming the field.
+    let (_, field) = app
+        .err(
+            CREATE_CHANTIER,
+            json!({"i": {"territoryId": s.w.territory, "title": "Atelier fer", "kind": "ACI", "carrierId": s.w.aci,
+                "ownerId": s.w.buyer, "place": "Le Port", "startDate": "2026-01-01", "endDate": "2026-12-31",
+                "capacity": 10, "activities": "Ferronnerie", "commercialDerogation": "DDETS 2026-015"}}),
+        )
+        .await;
+    assert_eq!(field.as_deref(), Some("commercialDerogationDecidedOn"));
+}
+
+const GRANT: &str = "mutation($i: GrantCommercialDerogationInput!) { grantCommercialDerogation(input: $i) { reference decidedOn shareBp } }";
+
+/// A derogation granted after the chantier's creation: a budget that needed it is refused
+/// before, accepted after; the grant is checked (share, date, who) and audited.
+async fn derogation_granted_after_creation(app: &TestApp) {
+    let s = site(app, 12).await;
+    let budget = |commercial: i64| {
+        json!({"i": {"chantierId": s.chantier, "year": 2026, "lines": [
+            {"category": "INSERTION_PAY", "amountCents": 9_500_000}, {"category": "UNFORESEEN", "amountCents": 500_000},
+            {"category": "CONTRACT_LEGAL_AID", "amountCents": 10_000_000 - commercial},
+            {"category": "COMMERCIAL_REVENUE", "amountCents": commercial}]}})
+    };
+    let (_, rule, _, _) = app.breach(BUDGET, budget(4_000_000)).await;
+    assert_eq!(rule, "COMMERCIAL_REVENUE_MAX_SHARE");
+    let grant = |share: Option<i32>, on: &str| json!({"i": {"chantierId": s.chantier, "reference": "Arrêté DDETS 2026-031", "decidedOn": on, "shareBp": share}});
+    // Out of range: at most 50 %, and above 30 % (it raises the cap).
+    for share in [5_001, 3_000] {
+        let (_, field) = app.err(GRANT, grant(Some(share), "2026-03-01")).await;
+        assert_eq!(field.as_deref(), Some("shareBp"));
+    }
+    let (_, field) = app.err(GRANT, grant(None, "2099-01-01")).await;
+    assert_eq!(field.as_deref(), Some("decidedOn"));
+    assert_eq!(app.count("commercial_derogation").await, 0);
+    let g = app.ok(GRANT, grant(None, "2026-03-01")).await;
+    assert_eq!(g["grantCommercialDerogation"]["shareBp"], 5000);
+    assert_eq!(g["grantCommercialDerogation"]["decidedOn"], "2026-03-01");
+    app.ok(BUDGET, budget(4_000_000)).await;
+    let (_, rule, _, _) = app.breach(BUDGET, budget(5_000_000)).await;
     assert_eq!(rule, "COMMERCIAL_REVENUE_DEROGATION_SHARE");
-    assert_eq!(app.count("chantier_budget").await, 3);
+    // A later decision at 40 %: in force from then on.
+    app.ok(GRANT, grant(Some(4_000), "2026-04-01")).await;
+    app.breach(BUDGET, budget(4_000_000)).await;
+    app.ok(BUDGET, budget(3_999_999)).await;
+    let c = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { ... on Chantier { commercialDerogation commercialDerogationDecision { reference shareBp } } } }",
+            json!({"id": s.chantier}),
+        )
+        .await;
+    assert_eq!(c["node"]["commercialDerogationDecision"]["shareBp"], 4000);
+    assert_eq!(c["node"]["commercialDerogation"], "Arrêté DDETS 2026-031");
+    assert_eq!(app.count("commercial_derogation").await, 2);
+    assert_eq!(
+        app.count("audit_event WHERE action = 'grantCommercialDerogation'")
+            .await,
+        2
+    );
 }
 
 async fn funding_lines_stay_within_their_caps(app: &TestApp) {

@@ -13,6 +13,7 @@ db_tests!(
     market_input_is_checked,
     calibration_proposal_and_override,
     market_life_cycle_guards_and_history,
+    close_needs_a_current_final_report,
     placement_rules,
     filters_and_search,
     pagination_is_keyset_and_capped,
@@ -371,6 +372,7 @@ async fn market_life_cycle_guards_and_history(app: &TestApp) {
         .await;
     assert_eq!(field.as_deref(), Some("to"));
     app.ok(VALIDATE, json!({"i": {"entryIds": [e]}})).await;
+    app.ok(FINAL_REPORT, json!({"m": m})).await;
     app.ok(
         TRANSITION,
         json!({"i": {"marketId": m, "to": "CLOSED", "reason": "bilan remis"}}),
@@ -391,6 +393,91 @@ async fn market_life_cycle_guards_and_history(app: &TestApp) {
         json!({"from": "COMPLETED", "to": "CLOSED", "reason": "bilan remis"})
     );
     assert_eq!(h["node"]["status"], "CLOSED");
+}
+
+const FINAL_REPORT: &str = "mutation($m: ID!) { produceMarketFinalReport(marketId: $m) { version current hoursDelivered hoursValidated hoursPending completionRate producedBy byKind { key hoursDelivered } } }";
+
+/// DOMAIN.md section 3: closing needs the final report produced, and made from the ledger as it
+/// is (a later recording or decision asks for a new version).
+async fn close_needs_a_current_final_report(app: &TestApp) {
+    let w = app.world().await;
+    let e1 = app.record_ok(&w.placement, "2026-03", "35").await;
+    // Not before the market is completed.
+    let (code, _) = app.err(FINAL_REPORT, json!({"m": w.market})).await;
+    assert_eq!(code, "CONFLICT");
+    app.ok(
+        TRANSITION,
+        json!({"i": {"marketId": w.market, "to": "COMPLETED"}}),
+    )
+    .await;
+    app.ok(VALIDATE, json!({"i": {"entryIds": [e1]}})).await;
+    let close = json!({"i": {"marketId": w.market, "to": "CLOSED"}});
+    let refusal = |resp: serde_json::Value| {
+        assert_eq!(resp["errors"][0]["extensions"]["field"], "to", "{resp}");
+        resp["errors"][0]["message"].as_str().unwrap().to_string()
+    };
+    let msg = refusal(app.run(TRANSITION, close.clone()).await);
+    assert!(
+        msg.contains("rapport final") && msg.contains("produceMarketFinalReport"),
+        "{msg}"
+    );
+    let r = app.ok(FINAL_REPORT, json!({"m": w.market})).await["produceMarketFinalReport"].clone();
+    assert_eq!(r["version"], 1);
+    assert_eq!(r["hoursDelivered"], 35.0);
+    assert_eq!(r["producedBy"], "system");
+    // A late correction (a new ledger entry, validated): the report no longer says what is.
+    app.ok(
+        "mutation($i: CorrectHoursInput!) { correctHours(input: $i) { id } }",
+        json!({"i": {"entryId": e1, "hours": "30", "reason": "double saisie"}}),
+    )
+    .await;
+    let pending: Vec<String> = app
+        .ok(
+            "query($m: ID!) { node(id: $m) { ... on Market { hourEntries { edges { node { id status } } } } } }",
+            json!({"m": w.market}),
+        )
+        .await["node"]["hourEntries"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["status"] == "DECLARED")
+        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+        .collect();
+    if !pending.is_empty() {
+        app.ok(VALIDATE, json!({"i": {"entryIds": pending}})).await;
+    }
+    let seen = app
+        .ok(
+            "query($m: ID!) { node(id: $m) { ... on Market { finalReport { version current hoursDelivered } } } }",
+            json!({"m": w.market}),
+        )
+        .await;
+    assert_eq!(
+        seen["node"]["finalReport"],
+        json!({"version": 1, "current": false, "hoursDelivered": 35.0})
+    );
+    let msg = refusal(app.run(TRANSITION, close.clone()).await);
+    assert!(msg.contains("version 1"), "{msg}");
+    assert_eq!(
+        app.count("status_change WHERE to_status = 'CLOSED'").await,
+        0
+    );
+    let r = app.ok(FINAL_REPORT, json!({"m": w.market})).await["produceMarketFinalReport"].clone();
+    assert_eq!(
+        (r["version"].clone(), r["current"].clone()),
+        (json!(2), json!(true))
+    );
+    assert_eq!(r["hoursDelivered"], 30.0);
+    app.ok(TRANSITION, close).await;
+    // The close names the report it rests on.
+    assert_eq!(
+        app.count(
+            "audit_event WHERE action = 'transition' AND after LIKE '%\"finalReportVersion\":2%'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(app.count("market_final_report").await, 2);
 }
 
 async fn placement_rules(app: &TestApp) {

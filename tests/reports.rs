@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use common::{
-    CORRECT, CREATE_MARKET, CREATE_PARTICIPANT, CREATE_PLACEMENT, NOW, REJECT, TestApp, VALIDATE,
-    World,
+    CORRECT, CREATE_MARKET, CREATE_PARTICIPANT, CREATE_PLACEMENT, NOW, RECORD, REJECT, TestApp,
+    VALIDATE, World,
 };
 use passerelle::config::Config;
 use passerelle::domain::auth::{Actor, Role};
@@ -24,6 +24,8 @@ db_tests!(
     import_records_a_good_file_once,
     import_refuses_a_bad_file_whole,
     new_hours_meet_statements_as_a_full_rederivation_would,
+    one_engine_where_training_does_not_count,
+    pending_corrections_never_make_a_figure_negative,
 );
 
 const MARKET_REPORT: &str = "query($id: ID!, $asAt: NaiveDate) { marketReport(marketId: $id, asAt: $asAt) {
@@ -983,4 +985,174 @@ async fn new_hours_meet_statements_as_a_full_rederivation_would(app: &TestApp) {
     .unwrap();
     txn.commit().await.unwrap();
     assert_eq!(stored_deadlines(app, &w.market).await, after);
+}
+
+const GLANCE: &str = "query($id: ID!) { node(id: $id) { ... on Market { hoursDelivered hoursValidated hoursPending hoursPendingDeductions completionRate
+  byModality { modality hoursDelivered hoursValidated hoursPending hoursPendingDeductions }
+  lots { hoursDelivered hoursValidated hoursPending hoursPendingDeductions completionRate } } } }";
+const FIGURES: &str = "query($id: ID!) { marketReport(marketId: $id) {
+  market { completionBp hours { validated { minutes } counted { minutes } pending { minutes } pendingDeductions { minutes trace } }
+           forecast { minutesAtEnd pace } }
+  lots { hours { counted { minutes } } completionBp } } }";
+const BEHIND: &str =
+    "query($id: ID!) { workflow(id: $id) { deadlines { rule title dueOn status } } }";
+
+async fn market_behind(app: &TestApp, market: &str) -> Option<Value> {
+    app.ok(BEHIND, json!({"id": market})).await["workflow"]["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["rule"] == "MARKET_BEHIND")
+        .cloned()
+}
+
+/// One definition of "delivered": on a market where training does not count, the market's
+/// fields, its report and its MARKET_BEHIND forecast say the same; when training counts, the
+/// same three count it. (On the old code the fields and the forecast counted the training
+/// hours whatever the parameter: 40 h delivered against the report's 30 h, and no deadline
+/// while the report said BEHIND.)
+async fn one_engine_where_training_does_not_count(app: &TestApp) {
+    let w = app.world().await;
+    let set_training = |value: &str| json!({"i": {"key": "TRAINING_HOURS_COUNT", "marketId": w.market, "value": value, "reason": "clause du marché"}});
+    const SET: &str = "mutation($i: SetParameterInput!) { setParameter(input: $i) { id } }";
+    // Set before anything is recorded: the recordings re-derive the market's deadlines.
+    app.ok(SET, set_training("false")).await;
+    // 2026-01-01 to 2027-12-31, 326 of 730 days gone on 22 Nov 2026; target 100 h: behind
+    // under 80 h at the end, i.e. under 35.7 h counted so far.
+    app.ok(
+        "mutation($i: SetHourTargetInput!) { setMarketHourTarget(input: $i) { id } }",
+        json!({"i": {"marketId": w.market, "labourShareBp": 5000, "overrideHours": "100"}}),
+    )
+    .await;
+    let work = app.record_ok(&w.placement, "2026-10", "30").await;
+    let training = app
+        .ok(
+            RECORD,
+            json!({"i": {"placementId": w.placement, "month": "2026-09", "kind": "TRAINING", "hours": "10"}}),
+        )
+        .await["recordHours"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.ok(VALIDATE, json!({"i": {"entryIds": [work, training]}}))
+        .await;
+
+    let glance = app.ok(GLANCE, json!({"id": w.market})).await["node"].clone();
+    let report = app.ok(FIGURES, json!({"id": w.market})).await["marketReport"].clone();
+    let m = &report["market"];
+    assert_eq!(m["hours"]["counted"]["minutes"], 30 * H);
+    assert_eq!(m["hours"]["validated"]["minutes"], 40 * H);
+    assert_eq!(
+        glance["hoursDelivered"].as_f64().unwrap() * 60.0,
+        30.0 * 60.0
+    );
+    assert_eq!(glance["hoursValidated"], 40.0);
+    assert_eq!(
+        glance["completionRate"].as_f64().unwrap(),
+        m["completionBp"].as_i64().unwrap() as f64 / 10_000.0
+    );
+    assert_eq!(glance["completionRate"], 0.3);
+    assert_eq!(glance["lots"][0]["hoursDelivered"], 30.0);
+    // 30 h × 730 / 326 = 67.2 h at the end: behind, in the report and in the deadline alike.
+    assert_eq!(m["forecast"]["pace"], "BEHIND");
+    let at_end = m["forecast"]["minutesAtEnd"].as_i64().unwrap();
+    assert_eq!(at_end / 60, 67);
+    let behind = market_behind(app, &w.market).await.expect("MARKET_BEHIND");
+    assert_eq!(behind["status"], "OPEN");
+    let title = behind["title"].as_str().unwrap();
+    assert!(
+        title.contains(&format!("prévision {} h", at_end / 60)),
+        "{title}"
+    );
+
+    // Boundary: training counts. The parameter's reflow of the territory may run later
+    // (asynchronously): re-derive the market's deadlines directly.
+    app.ok(SET, set_training("true")).await;
+    let id = passerelle::ids::decode(
+        passerelle::ids::Kind::Market,
+        &async_graphql::ID(w.market.clone()),
+        "marketId",
+    )
+    .unwrap();
+    passerelle::service::deadlines::sync(
+        &app.ctx.db.conn,
+        &app.ctx,
+        passerelle::service::deadlines::SubjectRef::Market(id),
+    )
+    .await
+    .unwrap();
+    let glance = app.ok(GLANCE, json!({"id": w.market})).await["node"].clone();
+    let report = app.ok(FIGURES, json!({"id": w.market})).await["marketReport"].clone();
+    assert_eq!(report["market"]["hours"]["counted"]["minutes"], 40 * H);
+    assert_eq!(glance["hoursDelivered"], 40.0);
+    assert_eq!(glance["completionRate"], 0.4);
+    assert_eq!(report["market"]["completionBp"], 4000);
+    // 40 h × 730 / 326 = 89.6 h: no longer behind, and the deadline says so.
+    assert_ne!(report["market"]["forecast"]["pace"], "BEHIND");
+    assert_eq!(
+        market_behind(app, &w.market).await.unwrap()["status"],
+        "MET"
+    );
+}
+
+/// A downward correction awaiting validation is shown apart: `hoursPending` never goes below
+/// zero (on the old code: -10 h), the hours it would take away are `hoursPendingDeductions`,
+/// and the report's figures and traces say the same.
+async fn pending_corrections_never_make_a_figure_negative(app: &TestApp) {
+    let w = app.world().await;
+    let e = app.record_ok(&w.placement, "2026-03", "10").await;
+    app.ok(VALIDATE, json!({"i": {"entryIds": [e]}})).await;
+    let c = app
+        .ok(
+            CORRECT,
+            json!({"i": {"entryId": e, "hours": "0", "reason": "heures d'un autre chantier"}}),
+        )
+        .await["correctHours"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let status = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { ... on HourEntry { status } } }",
+            json!({"id": c}),
+        )
+        .await["node"]["status"]
+        .clone();
+    let glance = app.ok(GLANCE, json!({"id": w.market})).await["node"].clone();
+    let report = app.ok(FIGURES, json!({"id": w.market})).await["marketReport"].clone();
+    let hours = &report["market"]["hours"];
+    for v in [
+        &glance["hoursPending"],
+        &glance["hoursPendingDeductions"],
+        &glance["hoursDelivered"],
+        &glance["byModality"][0]["hoursPending"],
+        &glance["lots"][0]["hoursPending"],
+    ] {
+        assert!(v.as_f64().unwrap() >= 0.0, "{glance}");
+    }
+    assert_eq!(glance["hoursPending"], 0.0);
+    assert_eq!(hours["pending"]["minutes"], 0);
+    if status == "DECLARED" {
+        // Awaiting validation: the 10 h stay delivered, the deduction is shown apart.
+        assert_eq!(glance["hoursDelivered"], 10.0);
+        assert_eq!(glance["hoursPendingDeductions"], 10.0);
+        assert_eq!(glance["lots"][0]["hoursPendingDeductions"], 10.0);
+        assert_eq!(glance["byModality"][0]["hoursPendingDeductions"], 10.0);
+        assert_eq!(hours["pendingDeductions"]["minutes"], 10 * H);
+        let entries = traced(app, hours["pendingDeductions"]["trace"].as_str().unwrap()).await;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0]["id"], c);
+        assert_eq!(entries[0]["minutes"], -10 * H);
+        app.ok(VALIDATE, json!({"i": {"entryIds": [c]}})).await;
+    }
+    // Validated (at once, or now): nothing pending, nothing delivered.
+    let glance = app.ok(GLANCE, json!({"id": w.market})).await["node"].clone();
+    assert_eq!(
+        (
+            glance["hoursDelivered"].clone(),
+            glance["hoursPending"].clone(),
+            glance["hoursPendingDeductions"].clone()
+        ),
+        (json!(0.0), json!(0.0), json!(0.0))
+    );
 }

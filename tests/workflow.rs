@@ -190,6 +190,13 @@ async fn market_from_draft_to_closed_with_its_statements(app: &TestApp) {
     let e = flow(app, &entry).await;
     assert_eq!(e["state"], "VALIDATED");
     assert_eq!(e["history"][0]["to"], "VALIDATED");
+    let msg = refused(app, &market, "CLOSED").await;
+    assert!(msg.contains("rapport final"), "{msg}");
+    app.ok(
+        "mutation($m: ID!) { produceMarketFinalReport(marketId: $m) { version } }",
+        json!({"m": market}),
+    )
+    .await;
     go(app, &market, "CLOSED").await;
     let f = flow(app, &market).await;
     assert!(f["availableTransitions"].as_array().unwrap().is_empty());

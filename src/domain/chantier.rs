@@ -79,11 +79,33 @@ pub struct BudgetSummary {
     pub warnings: Vec<String>,
 }
 
+/// Checks a derogation's share: above the ordinary cap (it raises it), at most the derogation's
+/// limit (50 % by default: "dans la limite de 50 %", Code du travail art. D5132-34).
+pub fn check_derogation_share(share_bp: i64, p: &ParamSet) -> RuleResult {
+    let (cap, limit) = (
+        p.int(P::CommercialRevenueMaxShare),
+        p.int(P::CommercialRevenueDerogationShare),
+    );
+    if share_bp <= cap || share_bp > limit {
+        return Err(RuleViolation::new(
+            "shareBp",
+            format!(
+                "shareBp : une dérogation relève la part des recettes commerciales au-delà de {} et au plus à {} ({} reçu) (share out of range)",
+                percent(cap),
+                percent(limit),
+                percent(share_bp)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a budget: positive lines, balanced, commercial revenue within its cap (or the
-/// derogation's); the unforeseen line away from its share is only a warning.
+/// derogation's share, when one is recorded); the unforeseen line away from its share is only a
+/// warning.
 pub fn check_budget(
     lines: &[(BudgetCategory, i64)],
-    derogation: bool,
+    derogation: Option<i64>,
     p: &ParamSet,
 ) -> RuleResult<BudgetSummary> {
     if lines.is_empty() {
@@ -116,30 +138,37 @@ pub fn check_budget(
             "le budget doit être équilibré",
         ));
     }
+    // Code du travail art. D5132-34: receipts "ne peuvent couvrir qu'une part inférieure à 30 %
+    // des charges liées à ces activités": strictly under the cap, of the charges. "Cette part
+    // peut être augmentée sur décision du préfet, dans la limite de 50 %": the part raised is
+    // still "une part inférieure à", so strictly under the decision's share too (the decree of
+    // 15 September 2006 that made the rule said "sans pouvoir atteindre 50 %"). Exact integers.
     let commercial = sum(&|c| c == BudgetCategory::CommercialRevenue);
-    let commercial_share_bp = share_bp(commercial, products);
-    let exact_over = |cap: i64| commercial as i128 * 10_000 > cap as i128 * products as i128;
-    let cap = p.int(P::CommercialRevenueMaxShare);
-    let derog_cap = p.int(P::CommercialRevenueDerogationShare);
-    if exact_over(cap) {
-        let (rule, limit) = if derogation {
-            (P::CommercialRevenueDerogationShare, derog_cap)
-        } else {
-            (P::CommercialRevenueMaxShare, cap)
-        };
-        if !derogation || exact_over(derog_cap) {
-            return Err(RuleViolation::breach(
-                "lines",
-                rule.as_str(),
-                format!("{} du budget", percent(limit)),
-                format!("{} ({})", percent(commercial_share_bp), euros(commercial)),
-                if derogation {
-                    "les recettes commerciales dépassent même la part permise par dérogation"
-                } else {
-                    "les recettes commerciales d'un ACI sont plafonnées (50 % avec une dérogation enregistrée sur le chantier)"
-                },
-            ));
-        }
+    let commercial_share_bp = share_bp(commercial, charges);
+    let (rule, limit) = match derogation {
+        Some(share) => (
+            P::CommercialRevenueDerogationShare,
+            share
+                .max(p.int(P::CommercialRevenueMaxShare))
+                .min(p.int(P::CommercialRevenueDerogationShare)),
+        ),
+        None => (
+            P::CommercialRevenueMaxShare,
+            p.int(P::CommercialRevenueMaxShare),
+        ),
+    };
+    if commercial as i128 * 10_000 >= limit as i128 * charges as i128 {
+        return Err(RuleViolation::breach(
+            "lines",
+            rule.as_str(),
+            format!("moins de {} des charges", percent(limit)),
+            format!("{} ({})", percent(commercial_share_bp), euros(commercial)),
+            if derogation.is_some() {
+                "les recettes commerciales d'un ACI restent sous la part que permet la dérogation du préfet (art. D5132-34)"
+            } else {
+                "les recettes commerciales d'un ACI couvrent moins de 30 % de ses charges, jusqu'à 50 % par dérogation du préfet enregistrée sur le chantier (art. D5132-34)"
+            },
+        ));
     }
     let unforeseen = sum(&|c| c == BudgetCategory::Unforeseen);
     let unforeseen_share_bp = share_bp(unforeseen, charges);
@@ -410,36 +439,59 @@ mod tests {
     #[test]
     fn budget_balances() {
         let mut lines = budget(0, 500_000);
-        assert!(check_budget(&lines, false, &p()).is_ok());
+        assert!(check_budget(&lines, None, &p()).is_ok());
         lines[0].1 += 1;
-        let b = check_budget(&lines, false, &p())
+        let b = check_budget(&lines, None, &p())
             .unwrap_err()
             .breach
             .unwrap();
         assert_eq!(b.rule, "BUDGET_BALANCE");
         assert!(b.value.contains("-0,01 €"), "{}", b.value);
-        assert!(check_budget(&[(B::Taxes, 0)], false, &p()).is_err());
+        assert!(check_budget(&[(B::Taxes, 0)], None, &p()).is_err());
     }
 
     #[test]
-    fn commercial_revenue_thirty_then_fifty_percent() {
-        assert!(check_budget(&budget(3_000_000, 500_000), false, &p()).is_ok());
+    fn commercial_revenue_strictly_under_thirty_then_fifty_percent_of_charges() {
+        // 100 000 € of charges: 29 999,99 € is under 30 %, 30 000 € is not (D5132-34).
+        assert!(check_budget(&budget(2_999_999, 500_000), None, &p()).is_ok());
         assert_eq!(
-            rule(check_budget(&budget(3_000_001, 500_000), false, &p())),
+            rule(check_budget(&budget(3_000_000, 500_000), None, &p())),
             "COMMERCIAL_REVENUE_MAX_SHARE"
         );
-        assert!(check_budget(&budget(3_000_001, 500_000), true, &p()).is_ok());
-        assert!(check_budget(&budget(5_000_000, 500_000), true, &p()).is_ok());
-        assert_eq!(
-            rule(check_budget(&budget(5_000_001, 500_000), true, &p())),
-            "COMMERCIAL_REVENUE_DEROGATION_SHARE"
-        );
+        let derogation = Some(5_000);
+        assert!(check_budget(&budget(3_000_000, 500_000), derogation, &p()).is_ok());
+        assert!(check_budget(&budget(4_999_999, 500_000), derogation, &p()).is_ok());
+        for over in [5_000_000, 5_000_001] {
+            assert_eq!(
+                rule(check_budget(&budget(over, 500_000), derogation, &p())),
+                "COMMERCIAL_REVENUE_DEROGATION_SHARE"
+            );
+        }
+        // A decision at 40 %: under 40 %.
+        assert!(check_budget(&budget(3_999_999, 500_000), Some(4_000), &p()).is_ok());
+        assert!(check_budget(&budget(4_000_000, 500_000), Some(4_000), &p()).is_err());
+    }
+
+    #[test]
+    fn the_base_is_the_charges() {
+        // 20 000 € of receipts on 100 000 € of charges is 20 %, whatever else the products hold.
+        let s = check_budget(&budget(2_000_000, 500_000), None, &p()).unwrap();
+        assert_eq!(s.commercial_share_bp, 2_000);
+        assert_eq!(s.charges, 10_000_000);
+    }
+
+    #[test]
+    fn derogation_share_between_the_two_caps() {
+        assert!(check_derogation_share(3_000, &p()).is_err());
+        assert!(check_derogation_share(3_001, &p()).is_ok());
+        assert!(check_derogation_share(5_000, &p()).is_ok());
+        assert!(check_derogation_share(5_001, &p()).is_err());
     }
 
     #[test]
     fn unforeseen_near_five_percent_warns_only() {
         let warn = |u| {
-            check_budget(&budget(0, u), false, &p())
+            check_budget(&budget(0, u), None, &p())
                 .unwrap()
                 .warnings
                 .len()

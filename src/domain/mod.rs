@@ -11,6 +11,7 @@ pub mod dates;
 pub mod deadlines;
 pub mod eligibility;
 pub mod exits;
+pub mod figures;
 pub mod hours;
 pub mod ledger;
 pub mod params;

@@ -24,6 +24,8 @@ string_enum! {
         EveryLotAwarded = "EVERY_LOT_AWARDED",
         /// No hour entry of the market awaits validation.
         NoHoursAwaitingReview = "NO_HOURS_AWAITING_REVIEW",
+        /// The market's final report is produced, from the ledger as it is (DOMAIN.md section 3).
+        FinalReportProduced = "FINAL_REPORT_PRODUCED",
         /// A State agreement (conventionnement) of the chantier is signed.
         SignedAgreement = "SIGNED_AGREEMENT",
         StartCommitteeHeld = "START_COMMITTEE_HELD",
@@ -101,7 +103,11 @@ const MARKET: &[Move] = &[
     mv("PUBLISHED", "AWARDED", &[G::EveryLotAwarded]),
     mv("AWARDED", "IN_PROGRESS", &[]),
     mv("IN_PROGRESS", "COMPLETED", &[]),
-    mv("COMPLETED", "CLOSED", &[G::NoHoursAwaitingReview]),
+    mv(
+        "COMPLETED",
+        "CLOSED",
+        &[G::NoHoursAwaitingReview, G::FinalReportProduced],
+    ),
     mv("DRAFT", "CANCELLED", &[G::Reason]),
     mv("PUBLISHED", "CANCELLED", &[G::Reason]),
     mv("AWARDED", "CANCELLED", &[G::Reason]),
@@ -198,6 +204,8 @@ pub struct Facts {
     pub lot_count: usize,
     pub lots_without_awardee: usize,
     pub entries_awaiting_review: usize,
+    /// The last final report's version, and whether the ledger is as it was when it was made.
+    pub final_report: Option<(i32, bool)>,
     pub signed_agreement: bool,
     pub start_committee_held: bool,
     pub final_committee_held: bool,
@@ -246,6 +254,19 @@ pub fn check_guard(guard: Guard, f: &Facts) -> RuleResult {
                 f.entries_awaiting_review
             ),
         ),
+        G::FinalReportProduced => match f.final_report {
+            None => refuse(
+                "to",
+                "le rapport final du marché n'a pas été produit ; le produire (produceMarketFinalReport) avant de clôturer (final report missing)".into(),
+            ),
+            Some((version, false)) => refuse(
+                "to",
+                format!(
+                    "des heures ont été enregistrées ou décidées depuis le rapport final (version {version}) ; le produire à nouveau avant de clôturer (final report out of date)"
+                ),
+            ),
+            Some((_, true)) => Ok(()),
+        },
         G::SignedAgreement if !f.signed_agreement => refuse(
             "to",
             "le chantier n'a pas de conventionnement signé par l'État (no signed State agreement)"
@@ -431,10 +452,23 @@ mod tests {
     fn close_needs_every_entry_reviewed() {
         let mut f = Facts {
             entries_awaiting_review: 1,
+            final_report: Some((1, true)),
             ..Default::default()
         };
         assert!(check(Machine::Market, "COMPLETED", "CLOSED", &f).is_err());
         f.entries_awaiting_review = 0;
+        assert!(check(Machine::Market, "COMPLETED", "CLOSED", &f).is_ok());
+    }
+
+    #[test]
+    fn close_needs_a_current_final_report() {
+        let mut f = Facts::default();
+        let e = check(Machine::Market, "COMPLETED", "CLOSED", &f).unwrap_err();
+        assert!(e.message.contains("rapport final"), "{}", e.message);
+        f.final_report = Some((2, false));
+        let e = check(Machine::Market, "COMPLETED", "CLOSED", &f).unwrap_err();
+        assert!(e.message.contains("version 2"), "{}", e.message);
+        f.final_report = Some((2, true));
         assert!(check(Machine::Market, "COMPLETED", "CLOSED", &f).is_ok());
     }
 

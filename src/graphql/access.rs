@@ -142,6 +142,11 @@ pub const RULES: &[(&str, &str, Access)] = &[
         Roles(&[Facilitator, Buyer]),
     ),
     ("MutationRoot", "transitionMarket", Roles(&[Facilitator])),
+    (
+        "MutationRoot",
+        "produceMarketFinalReport",
+        Roles(&[Facilitator]),
+    ),
     ("MutationRoot", "createPlacement", Roles(&[Facilitator])),
     (
         "MutationRoot",
@@ -153,6 +158,11 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("MutationRoot", "correctHours", Roles(&[Facilitator])),
     ("MutationRoot", "setParameter", Roles(&[Admin])),
     ("MutationRoot", "createChantier", Roles(&[Facilitator])),
+    (
+        "MutationRoot",
+        "grantCommercialDerogation",
+        Roles(&[Facilitator]),
+    ),
     (
         "MutationRoot",
         "addChantierSupervisor",
@@ -257,6 +267,7 @@ pub const SENSITIVE_TYPES: &[&str] = &[
     "DeadlineRecipient",
     "ConventionDocument",
     "Budget",
+    "MarketFinalReport",
 ];
 
 /// `(type, field, access)` for every field of the sensitive types.
@@ -340,6 +351,22 @@ pub const FIELD_RULES: &[(&str, &str, FieldAccess)] = &[
     ("Budget", "createdAt", Open),
     ("Budget", "createdBy", Staff),
     ("Budget", "lines", Open),
+    // Figures are the market's; who produced it is an account's e-mail, like `createdBy`.
+    ("MarketFinalReport", "version", Open),
+    ("MarketFinalReport", "asAt", Open),
+    ("MarketFinalReport", "producedAt", Open),
+    ("MarketFinalReport", "producedBy", Staff),
+    ("MarketFinalReport", "current", Open),
+    ("MarketFinalReport", "hoursTarget", Open),
+    ("MarketFinalReport", "hoursDelivered", Open),
+    ("MarketFinalReport", "hoursValidated", Open),
+    ("MarketFinalReport", "hoursPending", Open),
+    ("MarketFinalReport", "hoursPendingDeductions", Open),
+    ("MarketFinalReport", "hoursRejected", Open),
+    ("MarketFinalReport", "completionRate", Open),
+    ("MarketFinalReport", "trainingHoursCount", Open),
+    ("MarketFinalReport", "byKind", Open),
+    ("MarketFinalReport", "byModality", Open),
 ];
 
 pub fn field_rule(parent: &str, field: &str) -> Option<FieldAccess> {

@@ -86,6 +86,17 @@ impl Chantier {
     async fn commercial_derogation(&self) -> Option<&str> {
         self.0.commercial_derogation.as_deref()
     }
+    /// The derogation in force on commercial revenue (the last one recorded), if any.
+    async fn commercial_derogation_decision(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<CommercialDerogation>> {
+        Ok(
+            service::chantier::latest_derogation(&app(ctx).db.conn, self.0.id)
+                .await?
+                .map(CommercialDerogation::from),
+        )
+    }
     async fn supervisors(&self, ctx: &Context<'_>) -> Result<Vec<Supervisor>> {
         let rows = children::<chantier_supervisor::Entity>(ctx, self.0.id).await?;
         Ok(rows.into_iter().map(Supervisor).collect())
@@ -282,6 +293,28 @@ impl ChantierQuery {
     }
 }
 
+/// A préfet's decision raising an ACI's commercial revenue cap (Code du travail art. D5132-34).
+#[derive(async_graphql::SimpleObject)]
+pub struct CommercialDerogation {
+    pub reference: String,
+    /// Null for a derogation recorded before its date was asked for.
+    pub decided_on: Option<NaiveDate>,
+    /// Receipts stay strictly under this share of the charges (basis points).
+    pub share_bp: i32,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<entity::commercial_derogation::Model> for CommercialDerogation {
+    fn from(d: entity::commercial_derogation::Model) -> Self {
+        CommercialDerogation {
+            reference: d.reference,
+            decided_on: d.decided_on,
+            share_bp: d.share_bp,
+            recorded_at: d.recorded_at,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct ChantierMutation;
 
@@ -307,8 +340,23 @@ impl ChantierMutation {
         ))
     }
 
+    /// Records the préfet's derogation on an ACI's commercial revenue (after the CDIAE's
+    /// favourable opinion), at any time; budgets set from then on may go up to its share.
+    async fn grant_commercial_derogation(
+        &self,
+        ctx: &Context<'_>,
+        input: service::chantier::GrantCommercialDerogationInput,
+    ) -> Result<CommercialDerogation> {
+        Ok(
+            service::chantier::grant_derogation(app(ctx), actor(ctx)?, input)
+                .await?
+                .into(),
+        )
+    }
+
     /// Records a new version of a year's budget: it must balance and keep commercial revenue
-    /// within its cap; an unforeseen line far from 5 % is only a warning.
+    /// strictly under 30 % of its charges (under the derogation's share with one, D5132-34);
+    /// an unforeseen line far from 5 % is only a warning.
     async fn set_chantier_budget(
         &self,
         ctx: &Context<'_>,

@@ -250,6 +250,35 @@ impl Loader<LotsOf> for AppLoader {
     }
 }
 
+/// The last final report of a market, and whether the ledger is still as it was made from.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FinalReportOf(pub Uuid);
+
+impl Loader<FinalReportOf> for AppLoader {
+    type Value = (entity::market_final_report::Model, bool);
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[FinalReportOf],
+    ) -> Result<HashMap<FinalReportOf, Self::Value>, Self::Error> {
+        use crate::service::final_report;
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let conn = &self.ctx.db.conn;
+        let reports = final_report::latest(conn, &ids).await.map_err(err)?;
+        let with: Vec<Uuid> = reports.keys().copied().collect();
+        let sizes = final_report::ledger_sizes(conn, &with).await.map_err(err)?;
+        Ok(reports
+            .into_iter()
+            .map(|(m, r)| {
+                let current =
+                    final_report::is_current(&r, sizes.get(&m).copied().unwrap_or_default());
+                (FinalReportOf(m), (r, current))
+            })
+            .collect())
+    }
+}
+
 /// Ledger totals of a market or a lot.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TotalsOf(pub Scope, pub Uuid);
@@ -265,7 +294,7 @@ impl Loader<TotalsOf> for AppLoader {
             if ids.is_empty() {
                 continue;
             }
-            let totals = stats::totals(&self.ctx.db.conn, scope, &ids)
+            let totals = stats::totals(&self.ctx, &self.ctx.db.conn, scope, &ids)
                 .await
                 .map_err(err)?;
             out.extend(totals.into_iter().map(|(id, t)| (TotalsOf(scope, id), t)));

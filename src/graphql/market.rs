@@ -7,9 +7,10 @@ use entity::{lot, market, operation, organization, status_change, territory};
 use super::access::{Subject, actor, guard};
 use super::connection::{self, Conn, app};
 use super::ledger::{HourEntry, Placement};
-use super::loaders::{ById, LotsOf, TotalsOf, loader, one, opt, territory_of};
+use super::loaders::{ById, FinalReportOf, LotsOf, TotalsOf, loader, one, opt, territory_of};
 use super::party::{Operation, Organization, Territory};
 use crate::domain::calibration::{self, CalibrationInput};
+use crate::domain::figures::{Tally, completion_bp};
 use crate::domain::hours::format_hours;
 use crate::domain::params::{ParamKey, default_value};
 use crate::domain::{AnruCategory, ClauseKind, MarketStatus, Modality, TargetSource};
@@ -27,11 +28,9 @@ pub fn hours(minutes: i64) -> f64 {
     format_hours(minutes).parse().unwrap_or(0.0)
 }
 
-/// Validated hours over the target, rounded to 4 decimals; null without a target.
+/// Counted hours over the target (the reports' `completionBp` ÷ 10 000); null without a target.
 fn rate(done: i64, target: Option<i64>) -> Option<f64> {
-    target
-        .filter(|t| *t > 0)
-        .map(|t| ((done as i128 * 10_000 + t as i128 / 2) / t as i128) as f64 / 10_000.0)
+    completion_bp(done, target).map(|bp| bp as f64 / 10_000.0)
 }
 
 /// The insertion clause and its legal basis, with the old article number users still say.
@@ -67,12 +66,16 @@ pub struct Calibration {
     proposed_hours: f64,
 }
 
-/// Hours of one modality.
+/// Hours of one modality (the same rule as the market's fields).
 #[derive(SimpleObject)]
 pub struct ModalityHours {
     modality: Modality,
+    /// Validated hours that count towards the clause.
     hours_delivered: f64,
+    /// Every validated hour, training included.
+    hours_validated: f64,
     hours_pending: f64,
+    hours_pending_deductions: f64,
 }
 
 /// One move of a life cycle: who, when, from, to, why.
@@ -115,15 +118,111 @@ async fn totals(ctx: &Context<'_>, scope: Scope, id: uuid::Uuid) -> Result<Total
         .unwrap_or_default())
 }
 
+async fn figures(ctx: &Context<'_>, scope: Scope, id: uuid::Uuid) -> Result<Tally> {
+    Ok(totals(ctx, scope, id).await?.all)
+}
+
 fn by_modality(t: &Totals) -> Vec<ModalityHours> {
     t.by_modality
         .iter()
         .map(|(modality, m)| ModalityHours {
             modality: *modality,
-            hours_delivered: hours(m.validated),
-            hours_pending: hours(m.pending),
+            hours_delivered: hours(m.counted.minutes),
+            hours_validated: hours(m.validated.minutes),
+            hours_pending: hours(m.pending.minutes),
+            hours_pending_deductions: hours(m.pending_deductions.minutes),
         })
         .collect()
+}
+
+/// The final report of a market as produced (DOMAIN.md section 3): the figures as they stood.
+pub struct MarketFinalReport {
+    r: entity::market_final_report::Model,
+    current: bool,
+}
+
+/// Hours of one kind or modality in a final report.
+#[derive(SimpleObject)]
+pub struct FinalReportLine {
+    /// The kind (WORK, TRAINING, IMMERSION) or the modality.
+    key: String,
+    hours_delivered: f64,
+    hours_validated: f64,
+}
+
+fn final_lines(figures: &serde_json::Value, part: &str, key: &str) -> Vec<FinalReportLine> {
+    figures[part]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| FinalReportLine {
+            key: l[key].as_str().unwrap_or_default().to_string(),
+            hours_delivered: hours(l["countedMinutes"].as_i64().unwrap_or(0)),
+            hours_validated: hours(l["validatedMinutes"].as_i64().unwrap_or(0)),
+        })
+        .collect()
+}
+
+#[Object]
+impl MarketFinalReport {
+    /// 1 for the first one; producing it again adds a version.
+    async fn version(&self) -> i32 {
+        self.r.version
+    }
+    /// The figures are as at the end of this day (the territory's).
+    async fn as_at(&self) -> NaiveDate {
+        self.r.as_at
+    }
+    async fn produced_at(&self) -> DateTime<Utc> {
+        self.r.produced_at
+    }
+    /// Who produced it (an e-mail address): administrators and facilitators.
+    async fn produced_by(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        guard(ctx, Subject::Caller).await?;
+        Ok(Some(&self.r.produced_by))
+    }
+    /// Whether no hour was recorded or decided on the market since: closing needs it.
+    async fn current(&self) -> bool {
+        self.current
+    }
+    async fn hours_target(&self) -> Option<f64> {
+        self.r.target_minutes.map(hours)
+    }
+    /// Counted hours (training as TRAINING_HOURS_COUNT said on `asAt`).
+    async fn hours_delivered(&self) -> f64 {
+        hours(self.r.counted_minutes)
+    }
+    async fn hours_validated(&self) -> f64 {
+        hours(self.r.validated_minutes)
+    }
+    async fn hours_pending(&self) -> f64 {
+        hours(self.r.pending_minutes)
+    }
+    async fn hours_pending_deductions(&self) -> f64 {
+        hours(self.r.pending_deductions_minutes)
+    }
+    async fn hours_rejected(&self) -> f64 {
+        hours(self.r.rejected_minutes)
+    }
+    async fn completion_rate(&self) -> Option<f64> {
+        self.r.completion_bp.map(|bp| bp as f64 / 10_000.0)
+    }
+    /// TRAINING_HOURS_COUNT in force on `asAt`.
+    async fn training_hours_count(&self) -> bool {
+        self.r.training_counts
+    }
+    async fn by_kind(&self) -> Vec<FinalReportLine> {
+        final_lines(&self.figures(), "byKind", "kind")
+    }
+    async fn by_modality(&self) -> Vec<FinalReportLine> {
+        final_lines(&self.figures(), "byModality", "modality")
+    }
+}
+
+impl MarketFinalReport {
+    fn figures(&self) -> serde_json::Value {
+        serde_json::from_str(&self.r.figures).unwrap_or_default()
+    }
 }
 
 /// Marché public with its insertion clause.
@@ -207,22 +306,50 @@ impl Market {
             .as_deref()
             .and_then(TargetSource::parse)
     }
-    /// Validated hours.
+    /// Validated hours that count towards the clause: training hours only where
+    /// TRAINING_HOURS_COUNT (in force today for this market) says so. The market report's
+    /// `counted` hours, and what the forecast is made of.
     async fn hours_delivered(&self, ctx: &Context<'_>) -> Result<f64> {
         Ok(hours(
-            totals(ctx, Scope::Market, self.0.id).await?.all.validated,
+            figures(ctx, Scope::Market, self.0.id)
+                .await?
+                .counted
+                .minutes,
         ))
     }
-    /// Declared hours not yet validated.
+    /// Every validated hour, training included.
+    async fn hours_validated(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(hours(
+            figures(ctx, Scope::Market, self.0.id)
+                .await?
+                .validated
+                .minutes,
+        ))
+    }
+    /// Hours awaiting validation that would add to the total: declarations and upward
+    /// corrections. Never negative.
     async fn hours_pending(&self, ctx: &Context<'_>) -> Result<f64> {
         Ok(hours(
-            totals(ctx, Scope::Market, self.0.id).await?.all.pending,
+            figures(ctx, Scope::Market, self.0.id)
+                .await?
+                .pending
+                .minutes,
         ))
     }
-    /// Validated hours ÷ target (1.0 = 100 %); null without a target.
+    /// Hours that downward corrections awaiting validation would take away, as a positive
+    /// number (shown apart so that no figure is ever negative).
+    async fn hours_pending_deductions(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(hours(
+            figures(ctx, Scope::Market, self.0.id)
+                .await?
+                .pending_deductions
+                .minutes,
+        ))
+    }
+    /// `hoursDelivered` ÷ target (1.0 = 100 %); null without a target.
     async fn completion_rate(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
-        let t = totals(ctx, Scope::Market, self.0.id).await?;
-        Ok(rate(t.all.validated, self.0.target_minutes))
+        let t = figures(ctx, Scope::Market, self.0.id).await?;
+        Ok(rate(t.counted.minutes, self.0.target_minutes))
     }
     /// People with a placement on the market (cancelled placements excluded).
     async fn participant_count(&self, ctx: &Context<'_>) -> Result<i64> {
@@ -232,6 +359,14 @@ impl Market {
     }
     async fn by_modality(&self, ctx: &Context<'_>) -> Result<Vec<ModalityHours>> {
         Ok(by_modality(&totals(ctx, Scope::Market, self.0.id).await?))
+    }
+    /// The last version of the market's final report (null: not produced yet). Closing needs
+    /// it, made from the ledger as it is.
+    async fn final_report(&self, ctx: &Context<'_>) -> Result<Option<MarketFinalReport>> {
+        Ok(loader(ctx)
+            .load_one(FinalReportOf(self.0.id))
+            .await?
+            .map(|(r, current)| MarketFinalReport { r, current }))
     }
     /// Moves open now (guards checked), for the front end's buttons.
     async fn available_transitions(&self, ctx: &Context<'_>) -> Result<Vec<MarketStatus>> {
@@ -304,17 +439,33 @@ impl Lot {
     async fn hours_target(&self) -> Option<f64> {
         self.0.target_minutes.map(hours)
     }
+    /// As the market's fields, for this lot.
     async fn hours_delivered(&self, ctx: &Context<'_>) -> Result<f64> {
         Ok(hours(
-            totals(ctx, Scope::Lot, self.0.id).await?.all.validated,
+            figures(ctx, Scope::Lot, self.0.id).await?.counted.minutes,
+        ))
+    }
+    async fn hours_validated(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(hours(
+            figures(ctx, Scope::Lot, self.0.id).await?.validated.minutes,
         ))
     }
     async fn hours_pending(&self, ctx: &Context<'_>) -> Result<f64> {
-        Ok(hours(totals(ctx, Scope::Lot, self.0.id).await?.all.pending))
+        Ok(hours(
+            figures(ctx, Scope::Lot, self.0.id).await?.pending.minutes,
+        ))
+    }
+    async fn hours_pending_deductions(&self, ctx: &Context<'_>) -> Result<f64> {
+        Ok(hours(
+            figures(ctx, Scope::Lot, self.0.id)
+                .await?
+                .pending_deductions
+                .minutes,
+        ))
     }
     async fn completion_rate(&self, ctx: &Context<'_>) -> Result<Option<f64>> {
-        let t = totals(ctx, Scope::Lot, self.0.id).await?;
-        Ok(rate(t.all.validated, self.0.target_minutes))
+        let t = figures(ctx, Scope::Lot, self.0.id).await?;
+        Ok(rate(t.counted.minutes, self.0.target_minutes))
     }
     async fn participant_count(&self, ctx: &Context<'_>) -> Result<i64> {
         Ok(totals(ctx, Scope::Lot, self.0.id).await?.participant_count)
@@ -338,9 +489,11 @@ pub async fn list_markets(
 }
 
 /// Fields that read the ledger totals.
-const TOTAL_FIELDS: [&str; 5] = [
+const TOTAL_FIELDS: [&str; 7] = [
     "hoursDelivered",
+    "hoursValidated",
     "hoursPending",
+    "hoursPendingDeductions",
     "completionRate",
     "participantCount",
     "byModality",
@@ -497,6 +650,17 @@ impl MarketMutation {
         Ok(Market(
             service::market::set_hour_target(app(ctx), actor(ctx)?, input).await?,
         ))
+    }
+
+    /// Produces the final report of a COMPLETED market (a new version each time): the market
+    /// report's figures as they stand today, recorded with who produced it and when.
+    async fn produce_market_final_report(
+        &self,
+        ctx: &Context<'_>,
+        market_id: ID,
+    ) -> Result<MarketFinalReport> {
+        let r = service::final_report::produce(app(ctx), actor(ctx)?, &market_id).await?;
+        Ok(MarketFinalReport { r, current: true })
     }
 
     /// Moves the market along its life cycle; refused moves say why.

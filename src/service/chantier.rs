@@ -3,8 +3,8 @@
 use async_graphql::{ID, InputObject};
 use chrono::{Datelike, NaiveDate};
 use entity::{
-    budget_line, chantier, chantier_budget, chantier_supervisor, funding_line, market, operation,
-    organization,
+    budget_line, chantier, chantier_budget, chantier_supervisor, commercial_derogation,
+    funding_line, market, operation, organization,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -18,6 +18,7 @@ use super::params::{Place, set_at};
 use super::{Ctx, audit, get, scope};
 use crate::domain::auth::{Actor, Role};
 use crate::domain::chantier::{self as rules, FundedChantier, Line};
+use crate::domain::params::ParamKey;
 use crate::domain::{
     BudgetCategory, ChantierKind, ChantierStatus, FunderCategory, FundingPurpose, FundingStatus,
     OperationKind, OrganizationKind, SiaeSubtype, hours, text,
@@ -83,8 +84,11 @@ pub struct CreateChantierInput {
     pub capacity: i32,
     /// Nature des activités, travaux-supports.
     pub activities: String,
-    /// Reference of the decision allowing commercial revenue up to the derogation's share.
+    /// Reference of the préfet's decision allowing commercial revenue up to the derogation's
+    /// share (COMMERCIAL_REVENUE_DEROGATION_SHARE); `grantCommercialDerogation` records one later.
     pub commercial_derogation: Option<String>,
+    /// Date of that decision: required with it.
+    pub commercial_derogation_decided_on: Option<NaiveDate>,
 }
 
 pub async fn create(
@@ -105,6 +109,12 @@ pub async fn create(
         "commercialDerogation",
         input.commercial_derogation.as_deref(),
     )?;
+    if derogation.is_some() && input.commercial_derogation_decided_on.is_none() {
+        return Err(AppError::bad_input(
+            "commercialDerogationDecidedOn",
+            "commercialDerogationDecidedOn : la date de la décision du préfet accompagne sa référence (required with commercialDerogation)",
+        ));
+    }
     crate::domain::placement::check_dates(input.start_date, Some(input.end_date))?;
     if !(1..=500).contains(&input.capacity) {
         return Err(AppError::bad_input(
@@ -196,7 +206,7 @@ pub async fn create(
         capacity: Set(input.capacity),
         activities: Set(activities),
         status: Set(ChantierStatus::Project.as_str().to_string()),
-        commercial_derogation: Set(derogation),
+        commercial_derogation: Set(derogation.clone()),
         created_at: Set(ctx.clock.now()),
         created_by: Set(actor.label.clone()),
         coordination: Set(None),
@@ -218,6 +228,12 @@ pub async fn create(
         Some(&audit::json(&row)),
     )
     .await?;
+    if let (Some(reference), Some(on)) = (derogation, input.commercial_derogation_decided_on) {
+        let share = set_at(&txn.txn, place(&row), on)
+            .await?
+            .int(ParamKey::CommercialRevenueDerogationShare);
+        record_derogation(ctx, &txn.txn, actor, &row, reference, on, share).await?;
+    }
     super::deadlines::sync(
         &txn.txn,
         ctx,
@@ -436,7 +452,8 @@ pub async fn set_budget(
     )
     .await?;
     let amounts: Vec<(BudgetCategory, i64)> = lines.iter().map(|(c, _, a, _)| (*c, *a)).collect();
-    let summary = rules::check_budget(&amounts, c.commercial_derogation.is_some(), &params)?;
+    let derogation = derogation_share(&txn.txn, c.id).await?;
+    let summary = rules::check_budget(&amounts, derogation, &params)?;
     let version = current_budget(&txn.txn, c.id, input.year)
         .await?
         .map_or(1, |b| b.version + 1);
@@ -488,6 +505,125 @@ pub async fn set_budget(
     .await?;
     txn.commit().await?;
     Ok(budget)
+}
+
+/// The share of the charges the derogation in force allows (the last one recorded), if any.
+pub async fn derogation_share<C: ConnectionTrait>(
+    conn: &C,
+    chantier: Uuid,
+) -> AppResult<Option<i64>> {
+    Ok(latest_derogation(conn, chantier)
+        .await?
+        .map(|d| i64::from(d.share_bp)))
+}
+
+pub async fn latest_derogation<C: ConnectionTrait>(
+    conn: &C,
+    chantier: Uuid,
+) -> AppResult<Option<commercial_derogation::Model>> {
+    Ok(commercial_derogation::Entity::find()
+        .filter(commercial_derogation::Column::ChantierId.eq(chantier))
+        .order_by_desc(commercial_derogation::Column::Id)
+        .one(conn)
+        .await?)
+}
+
+async fn record_derogation<C: ConnectionTrait>(
+    ctx: &Ctx,
+    conn: &C,
+    actor: &Actor,
+    c: &chantier::Model,
+    reference: String,
+    decided_on: NaiveDate,
+    share_bp: i64,
+) -> AppResult<commercial_derogation::Model> {
+    let row = commercial_derogation::ActiveModel {
+        id: Set(ctx.clock.new_id()),
+        chantier_id: Set(c.id),
+        reference: Set(reference),
+        decided_on: Set(Some(decided_on)),
+        share_bp: Set(share_bp as i32),
+        recorded_at: Set(ctx.clock.now()),
+        recorded_by: Set(actor.label.clone()),
+    }
+    .insert(conn)
+    .await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "grantCommercialDerogation",
+        Kind::Chantier,
+        c.id,
+        Some(c.territory_id),
+        None,
+        Some(&serde_json::json!({
+            "reference": row.reference,
+            "decidedOn": decided_on,
+            "shareBp": share_bp,
+        })),
+    )
+    .await?;
+    Ok(row)
+}
+
+#[derive(Debug, InputObject)]
+pub struct GrantCommercialDerogationInput {
+    pub chantier_id: ID,
+    /// Reference of the préfet's decision (arrêté), taken after the CDIAE's favourable opinion.
+    pub reference: String,
+    /// Date of the decision (not in the future).
+    pub decided_on: NaiveDate,
+    /// The share of the charges the decision allows, in basis points (default
+    /// COMMERCIAL_REVENUE_DEROGATION_SHARE, 50 %); above the ordinary cap, at most that.
+    pub share_bp: Option<i32>,
+}
+
+/// Records a derogation to the commercial revenue cap of an ACI, at any time of its life
+/// (facilitators of its territory). Budgets set from then on are judged with it.
+pub async fn grant_derogation(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: GrantCommercialDerogationInput,
+) -> AppResult<commercial_derogation::Model> {
+    let chantier_id = ids::decode(Kind::Chantier, &input.chantier_id, "chantierId")?;
+    let reference = text::required("reference", &input.reference)?;
+    let txn = ctx.db.begin_write().await?;
+    // Locked like a budget's chantier: a budget set meanwhile sees the derogation or not at all.
+    let c = load(&txn.txn, actor, chantier_id, true).await?;
+    may_run(actor, &c, false)?;
+    let today = super::territory::today(ctx, &txn.txn, c.territory_id).await?;
+    if input.decided_on > today {
+        return Err(AppError::bad_input(
+            "decidedOn",
+            format!(
+                "decidedOn : {} est à venir ; on enregistre une décision prise (decision in the future)",
+                input.decided_on
+            ),
+        ));
+    }
+    let params = set_at(&txn.txn, place(&c), today).await?;
+    let share = input.share_bp.map_or(
+        params.int(ParamKey::CommercialRevenueDerogationShare),
+        i64::from,
+    );
+    rules::check_derogation_share(share, &params)?;
+    let row = record_derogation(
+        ctx,
+        &txn.txn,
+        actor,
+        &c,
+        reference.clone(),
+        input.decided_on,
+        share,
+    )
+    .await?;
+    // The chantier shows the reference in force.
+    let mut am: chantier::ActiveModel = c.into();
+    am.commercial_derogation = Set(Some(reference));
+    am.update(&txn.txn).await?;
+    txn.commit().await?;
+    Ok(row)
 }
 
 /// The latest version of a year's budget.

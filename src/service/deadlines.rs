@@ -436,10 +436,7 @@ async fn plan_market<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> AppRe
     if status == MarketStatus::InProgress
         && let Some(target) = m.target_minutes
     {
-        let delivered = super::stats::totals(conn, super::stats::Scope::Market, &[id])
-            .await?
-            .get(&id)
-            .map_or(0, |t| t.all.validated);
+        let delivered = super::stats::counted_minutes(ctx, conn, id).await?;
         let f = rules::forecast(target, delivered, m.start_date, m.end_date, today, &params);
         let open = deadline::Entity::find()
             .filter(deadline::Column::SubjectId.eq(id))

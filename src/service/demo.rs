@@ -793,6 +793,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
             capacity: 12,
             activities: "Peinture des halls, aménagements paysagers, petite maçonnerie".into(),
             commercial_derogation: None,
+            commercial_derogation_decided_on: None,
         },
     )
     .await?;

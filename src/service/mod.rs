@@ -9,6 +9,7 @@ pub mod convention;
 pub mod deadlines;
 pub mod demo;
 pub mod eligibility;
+pub mod final_report;
 pub mod ledger;
 pub mod market;
 pub mod operation;

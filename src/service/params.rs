@@ -49,20 +49,45 @@ pub async fn set_at<C: ConnectionTrait>(
     place: Place,
     on: NaiveDate,
 ) -> AppResult<ParamSet> {
-    let scopes: Vec<Uuid> = [Some(place.territory), place.operation, place.market]
-        .into_iter()
-        .flatten()
-        .collect();
+    Ok(sets_at(conn, &[(place, on)]).await?.remove(0))
+}
+
+impl Place {
+    fn scopes(&self) -> impl Iterator<Item = Uuid> {
+        [Some(self.territory), self.operation, self.market]
+            .into_iter()
+            .flatten()
+    }
+}
+
+/// The parameters in force at each place on its date, in the same order: one query for all.
+pub async fn sets_at<C: ConnectionTrait>(
+    conn: &C,
+    places: &[(Place, NaiveDate)],
+) -> AppResult<Vec<ParamSet>> {
+    let mut scopes: Vec<Uuid> = places.iter().flat_map(|(p, _)| p.scopes()).collect();
+    scopes.sort();
+    scopes.dedup();
+    let Some(last) = places.iter().map(|(_, on)| *on).max() else {
+        return Ok(Vec::new());
+    };
     let rows = parameter_value::Entity::find()
         .filter(parameter_value::Column::ScopeId.is_in(scopes))
-        .filter(parameter_value::Column::EffectiveFrom.lte(on))
+        .filter(parameter_value::Column::EffectiveFrom.lte(last))
         .order_by_asc(parameter_value::Column::Id)
         .all(conn)
         .await?;
-    Ok(ParamSet::resolve(
-        on,
-        &rows.iter().filter_map(to_override).collect::<Vec<_>>(),
-    ))
+    Ok(places
+        .iter()
+        .map(|(place, on)| {
+            let mine: Vec<Override> = rows
+                .iter()
+                .filter(|r| place.scopes().any(|s| s == r.scope_id))
+                .filter_map(to_override)
+                .collect();
+            ParamSet::resolve(*on, &mine)
+        })
+        .collect())
 }
 
 fn to_override(r: &parameter_value::Model) -> Option<Override> {

@@ -161,6 +161,7 @@ pub async fn facts<C: ConnectionTrait>(
                 .filter(hour_entry_review::Column::Id.is_null())
                 .count(conn)
                 .await? as usize;
+            f.final_report = super::final_report::state(conn, s.id).await?;
         }
         Machine::Chantier => {
             f.signed_agreement = convention::Entity::find()
@@ -350,7 +351,11 @@ pub async fn transition(ctx: &Ctx, actor: &Actor, input: TransitionInput) -> App
     )
     .await?;
     deadlines::sync(&txn.txn, ctx, subject_ref(kind, id)).await?;
-    let after = serde_json::json!({"from": s.status, "to": mv.to, "reason": reason});
+    let mut after = serde_json::json!({"from": s.status, "to": mv.to, "reason": reason});
+    if let Some((version, _)) = f.final_report.filter(|_| mv.to == "CLOSED") {
+        // The close names the final report it rests on.
+        after["finalReportVersion"] = version.into();
+    }
     audit::record(
         ctx,
         &txn.txn,

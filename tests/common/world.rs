@@ -452,7 +452,8 @@ async fn territory(
                 "carrierId": aci, "ownerId": buyer, "operationId": operation, "marketId": m2_id,
                 "place": s.txt("Quartier"), "startDate": "2025-06-01", "endDate": "2027-06-30",
                 "capacity": 12, "activities": s.txt("Maraîchage et espaces verts"),
-                "commercialDerogation": s.txt("Arrêté préfectoral")}}),
+                "commercialDerogation": s.txt("Arrêté préfectoral"),
+                "commercialDerogationDecidedOn": "2025-05-15"}}),
         )
         .await,
         &["createChantier", "id"],

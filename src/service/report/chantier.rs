@@ -24,6 +24,7 @@ use crate::error::AppResult;
 use crate::ids::{self, Kind};
 use crate::service::Ctx;
 use crate::service::params::set_at;
+use crate::service::stats::Counting;
 
 /// Supervision hours of one kind given by one structure.
 #[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
@@ -135,7 +136,7 @@ pub async fn build<C: ConnectionTrait>(
     let training_hours = figures::hour_figures(
         &rows,
         |r| r.kind == HourKind::Training,
-        true,
+        &Counting::everything(),
         &base,
         Facets {
             kind: Some(HourKind::Training.as_str().into()),
@@ -304,7 +305,13 @@ pub async fn build<C: ConnectionTrait>(
         weekly_minutes_min: weekly.iter().min().copied(),
         weekly_minutes_max: weekly.iter().max().copied(),
         training: training_hours.validated,
-        hours: figures::hour_figures(&rows, |_| true, true, &base, Facets::default()),
+        hours: figures::hour_figures(
+            &rows,
+            |_| true,
+            &Counting::everything(),
+            &base,
+            Facets::default(),
+        ),
         partners,
         economic_partners: c.economic_partners.clone(),
         funding_total_cents: funding.iter().map(|f| f.amount_cents).sum(),

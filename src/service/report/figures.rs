@@ -6,8 +6,10 @@ use async_graphql::SimpleObject;
 use super::slice::{Facets, HourRow, Trace};
 use super::trace::TraceToken;
 use crate::domain::exits::ExitCounts;
+use crate::domain::figures::Sum;
 use crate::domain::report::{self, Band, BySex, Person};
 use crate::domain::{ContractType, ExitCategory, ExitOutcome, HourKind, HourStatus, Modality};
+use crate::service::stats::Counting;
 
 /// One number of a report, with the token that lists the ledger entries behind it.
 #[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
@@ -20,16 +22,19 @@ pub struct Figure {
     pub trace: TraceToken,
 }
 
-/// Hours of a part of a report, by status as at the report's date.
+/// Hours of a part of a report, by status as at the report's date (`domain::figures::Tally`,
+/// the same rule as the markets' at-a-glance fields).
 #[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
 pub struct HourFigures {
-    /// Validated hours (réalisées).
+    /// Validated hours (réalisées), training included.
     pub validated: Figure,
-    /// Declared, not yet validated.
+    /// Awaiting validation and adding hours: declarations and upward corrections (never negative).
     pub pending: Figure,
+    /// Hours that downward corrections awaiting validation would take away (a positive number).
+    pub pending_deductions: Figure,
     pub rejected: Figure,
     /// Validated hours that count towards the clause (training excluded where the parameter
-    /// TRAINING_HOURS_COUNT says so).
+    /// TRAINING_HOURS_COUNT in force for the entry's market says so).
     pub counted: Figure,
 }
 
@@ -37,38 +42,37 @@ pub struct HourFigures {
 pub fn hour_figures(
     rows: &[HourRow],
     keep: impl Fn(&HourRow) -> bool,
-    training_counts: bool,
+    counting: &Counting,
     base: &Trace,
     facets: Facets,
 ) -> HourFigures {
-    let figure = |status: HourStatus, counted: bool| {
-        let (minutes, entries) = rows
-            .iter()
-            .filter(|r| keep(r) && r.status == status)
-            .filter(|r| !counted || training_counts || !is_training(r))
-            .fold((0, 0), |(m, n), r| (m + r.minutes, n + r.entries));
+    let t = counting.tally(rows.iter().filter(|r| keep(r)));
+    let figure = |sum: Sum, status: HourStatus, counted: bool, deductions: Option<bool>| {
         let mut trace = base.clone();
         trace.facets = Facets {
             status: Some(status.as_str().into()),
             counted,
+            deductions,
             ..facets.clone()
         };
         Figure {
-            minutes,
-            entries,
+            minutes: sum.minutes,
+            entries: sum.entries,
             trace: TraceToken(trace),
         }
     };
     HourFigures {
-        validated: figure(HourStatus::Validated, false),
-        pending: figure(HourStatus::Declared, false),
-        rejected: figure(HourStatus::Rejected, false),
-        counted: figure(HourStatus::Validated, true),
+        validated: figure(t.validated, HourStatus::Validated, false, None),
+        pending: figure(t.pending, HourStatus::Declared, false, Some(false)),
+        pending_deductions: figure(
+            t.pending_deductions,
+            HourStatus::Declared,
+            false,
+            Some(true),
+        ),
+        rejected: figure(t.rejected, HourStatus::Rejected, false, None),
+        counted: figure(t.counted, HourStatus::Validated, true, None),
     }
-}
-
-fn is_training(r: &HourRow) -> bool {
-    r.kind == HourKind::Training || r.modality == Modality::Training
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
@@ -86,7 +90,7 @@ pub struct KindHours {
 
 pub fn by_modality(
     rows: &[HourRow],
-    training_counts: bool,
+    counting: &Counting,
     base: &Trace,
     facets: &Facets,
 ) -> Vec<ModalityHours> {
@@ -100,7 +104,7 @@ pub fn by_modality(
             hours: hour_figures(
                 rows,
                 |r| r.modality == m,
-                training_counts,
+                counting,
                 base,
                 Facets {
                     modality: Some(m.as_str().into()),
@@ -113,7 +117,7 @@ pub fn by_modality(
 
 pub fn by_kind(
     rows: &[HourRow],
-    training_counts: bool,
+    counting: &Counting,
     base: &Trace,
     facets: &Facets,
 ) -> Vec<KindHours> {
@@ -127,7 +131,7 @@ pub fn by_kind(
             hours: hour_figures(
                 rows,
                 |r| r.kind == k,
-                training_counts,
+                counting,
                 base,
                 Facets {
                     kind: Some(k.as_str().into()),

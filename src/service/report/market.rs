@@ -11,11 +11,13 @@ use super::slice::{self, Facets, HourRow, Subject, Trace, Window};
 use super::{Dates, ExportLinks};
 use crate::domain::auth::Actor;
 use crate::domain::deadlines::{self as rules, Pace};
+use crate::domain::figures::completion_bp;
 use crate::domain::params::{ParamKey, ParamSet};
 use crate::domain::{AnruCategory, ClauseKind, MarketStatus};
 use crate::error::AppResult;
 use crate::ids::{self, Kind};
 use crate::service::params::{Place, set_at};
+use crate::service::stats::{Counting, counting_on};
 use crate::service::{Ctx, scope};
 
 /// The forecast of hours at the end date and the thresholds it was judged with.
@@ -69,23 +71,18 @@ pub fn forecast_of(
     })
 }
 
-pub fn completion(counted: i64, target: Option<i64>) -> Option<i64> {
-    target
-        .filter(|t| *t > 0)
-        .map(|t| crate::domain::chantier::share_bp(counted, t))
-}
-
 pub fn market_line(
     m: &market::Model,
     buyer: &str,
     rows: &[HourRow],
     params: &ParamSet,
+    counting: &Counting,
     base: &Trace,
 ) -> MarketLine {
     let hours = figures::hour_figures(
         rows,
         |r| r.market == Some(m.id),
-        params.flag(ParamKey::TrainingHoursCount),
+        counting,
         base,
         Facets {
             market: Some(m.id),
@@ -108,7 +105,7 @@ pub fn market_line(
         end_date: m.end_date,
         amount_cents: m.amount_cents,
         target_minutes: m.target_minutes,
-        completion_bp: completion(hours.counted.minutes, m.target_minutes),
+        completion_bp: completion_bp(hours.counted.minutes, m.target_minutes),
         forecast: forecast_of(
             m.target_minutes,
             hours.counted.minutes,
@@ -127,6 +124,7 @@ pub async fn market_lines<C: ConnectionTrait>(
     markets: &[&market::Model],
     rows: &[HourRow],
     params: &ParamSet,
+    counting: &Counting,
     base: &Trace,
 ) -> AppResult<Vec<MarketLine>> {
     let buyers = names(conn, markets.iter().map(|m| m.buyer_id)).await?;
@@ -138,6 +136,7 @@ pub async fn market_lines<C: ConnectionTrait>(
                 buyers.get(&m.buyer_id).map_or("", |s| s),
                 rows,
                 params,
+                counting,
                 base,
             )
         })
@@ -207,8 +206,9 @@ pub async fn build<C: ConnectionTrait>(
     m: &market::Model,
     w: Window,
 ) -> AppResult<MarketReport> {
-    let params = set_at(conn, Place::of_market(m), w.as_at).await?;
-    let training = params.flag(ParamKey::TrainingHoursCount);
+    let place = Place::of_market(m);
+    let params = set_at(conn, place, w.as_at).await?;
+    let training = counting_on(conn, place, [place], w.as_at).await?;
     let subject = Subject::Market(m.id);
     let base = Trace {
         subject,
@@ -231,6 +231,7 @@ pub async fn build<C: ConnectionTrait>(
         org_names.get(&m.buyer_id).map_or("", |s| s),
         &rows,
         &params,
+        &training,
         &base,
     );
     let lots = lots
@@ -239,7 +240,7 @@ pub async fn build<C: ConnectionTrait>(
             let hours = figures::hour_figures(
                 &rows,
                 |r| r.lot == Some(l.id),
-                training,
+                &training,
                 &base,
                 Facets {
                     lot: Some(l.id),
@@ -252,7 +253,7 @@ pub async fn build<C: ConnectionTrait>(
                 title: l.title.clone(),
                 awardee: l.awardee_id.and_then(|a| org_names.get(&a).cloned()),
                 target_minutes: l.target_minutes,
-                completion_bp: completion(hours.counted.minutes, l.target_minutes),
+                completion_bp: completion_bp(hours.counted.minutes, l.target_minutes),
                 hours,
             }
         })
@@ -264,8 +265,8 @@ pub async fn build<C: ConnectionTrait>(
         as_at: w.as_at,
         from: w.from,
         to: w.to,
-        by_modality: figures::by_modality(&rows, training, &base, &Facets::default()),
-        by_kind: figures::by_kind(&rows, training, &base, &Facets::default()),
+        by_modality: figures::by_modality(&rows, &training, &base, &Facets::default()),
+        by_kind: figures::by_kind(&rows, &training, &base, &Facets::default()),
         lots,
         people: figures::people_lines(&people, &base),
         contracts: figures::contract_lines(&contracts, &base),

@@ -19,6 +19,7 @@ use crate::domain::{AnruCategory, OperationKind};
 use crate::error::AppResult;
 use crate::ids::{self, Kind};
 use crate::service::params::{Place, set_at};
+use crate::service::stats::{Counting, counting_on};
 use crate::service::{Ctx, scope};
 
 /// One ANRU commitment: insertion hours against a share of the hours worked.
@@ -47,6 +48,7 @@ pub fn commitment(
     markets: &[market::Model],
     rows: &[HourRow],
     params: &ParamSet,
+    counting: &Counting,
     base: &Trace,
     scope: Facets,
 ) -> Commitment {
@@ -57,7 +59,7 @@ pub fn commitment(
     let insertion = figures::hour_figures(
         rows,
         |r| r.market.is_some_and(|id| of.iter().any(|m| m.id == id)),
-        params.flag(ParamKey::TrainingHoursCount),
+        counting,
         base,
         Facets {
             anru: Some(category.as_str().into()),
@@ -141,7 +143,6 @@ pub async fn build<C: ConnectionTrait>(
         market: None,
     };
     let params = set_at(conn, place, w.as_at).await?;
-    let training = params.flag(ParamKey::TrainingHoursCount);
     let subject = Subject::Operation(op.id);
     let base = Trace {
         subject,
@@ -154,11 +155,13 @@ pub async fn build<C: ConnectionTrait>(
         .order_by_asc(market::Column::Reference)
         .all(conn)
         .await?;
+    let training = counting_on(conn, place, markets.iter().map(Place::of_market), w.as_at).await?;
     let lines = market_lines(
         conn,
         &markets.iter().collect::<Vec<_>>(),
         &rows,
         &params,
+        &training,
         &base,
     )
     .await?;
@@ -169,6 +172,7 @@ pub async fn build<C: ConnectionTrait>(
             &markets,
             &rows,
             &params,
+            &training,
             &base,
             Facets::default(),
         ),
@@ -178,6 +182,7 @@ pub async fn build<C: ConnectionTrait>(
             &markets,
             &rows,
             &params,
+            &training,
             &base,
             Facets::default(),
         ),
@@ -193,7 +198,7 @@ pub async fn build<C: ConnectionTrait>(
         .into_iter()
         .map(|(_, o, n)| (o, n))
         .collect();
-    let hours = figures::hour_figures(&rows, |_| true, training, &base, Facets::default());
+    let hours = figures::hour_figures(&rows, |_| true, &training, &base, Facets::default());
     let id = ids::encode(Kind::Operation, op.id);
     Ok(OperationReport {
         name: op.name.clone(),
@@ -201,7 +206,7 @@ pub async fn build<C: ConnectionTrait>(
         as_at: w.as_at,
         from: w.from,
         to: w.to,
-        by_modality: figures::by_modality(&rows, training, &base, &Facets::default()),
+        by_modality: figures::by_modality(&rows, &training, &base, &Facets::default()),
         commitments,
         markets: lines,
         hires: contracts.iter().map(|(_, n, _)| n).sum(),

@@ -15,12 +15,14 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::figures::{self, Group};
 use crate::domain::report::{Band, Person};
 use crate::domain::{
     ContractType, EducationLevel, ExitOutcome, HourKind, HourStatus, Modality, PlacementStatus,
     Public, Sex,
 };
 use crate::error::{AppError, AppResult};
+use crate::service::stats::Counting;
 
 /// What a report is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +65,9 @@ pub struct Facets {
     /// Only the hours that count towards the clause (training excluded where it does not count).
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub counted: bool,
+    /// Only entries that take hours away (true) or only the others (false).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub deductions: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub anru: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -187,15 +192,19 @@ fn entries_of(subject: Subject, w: &Window) -> Condition {
     c
 }
 
-/// The status an entry had at the cutoff: a decision taken later did not exist yet.
-pub fn status_at(w: &Window) -> SimpleExpr {
+/// The status an entry had at the cutoff (a decision taken later did not exist yet); without
+/// a cutoff, its status now.
+pub fn status_at(cutoff: Option<DateTime<Utc>>) -> SimpleExpr {
+    let decided = Expr::col((
+        hour_entry_review::Entity,
+        hour_entry_review::Column::DecidedAt,
+    ));
     CaseStatement::new()
         .case(
-            Expr::col((
-                hour_entry_review::Entity,
-                hour_entry_review::Column::DecidedAt,
-            ))
-            .lt(w.cutoff),
+            match cutoff {
+                Some(c) => decided.lt(c),
+                None => decided.is_not_null(),
+            },
             Expr::col((
                 hour_entry_review::Entity,
                 hour_entry_review::Column::Decision,
@@ -218,18 +227,32 @@ fn status_is(w: &Window, status: HourStatus) -> Condition {
     }
 }
 
-/// Entries whose training hours do not count, when the parameter says so.
-pub fn training() -> Condition {
+/// Training entries (`domain::figures::is_training` in SQL).
+fn training() -> Condition {
     Condition::any()
-        .add(hour_entry::Column::Kind.eq(HourKind::Training.as_str()))
-        .add(hour_entry::Column::Modality.eq(Modality::Training.as_str()))
+        .add(hour_entry::Column::Kind.eq(figures::TRAINING_KIND.as_str()))
+        .add(hour_entry::Column::Modality.eq(figures::TRAINING_MODALITY.as_str()))
+}
+
+/// Entries that do not count towards their clause under `counting` (training where
+/// TRAINING_HOURS_COUNT is false for the entry's market); `None` when every entry counts.
+fn not_counted(counting: &Counting) -> Option<Condition> {
+    let markets = counting.markets_without_training();
+    let mut whose = Condition::any();
+    if !markets.is_empty() {
+        whose = whose.add(hour_entry::Column::MarketId.is_in(markets));
+    }
+    if !counting.training_counts(None) {
+        whose = whose.add(hour_entry::Column::MarketId.is_null());
+    }
+    (!whose.is_empty()).then(|| Condition::all().add(training()).add(whose))
 }
 
 /// The ledger entries behind a trace: the very rows its figure sums.
 pub async fn entries<C: ConnectionTrait>(
     conn: &C,
     trace: &Trace,
-    training_counts: bool,
+    counting: &Counting,
 ) -> AppResult<Select<hour_entry::Entity>> {
     let (w, f) = (&trace.window, &trace.facets);
     let mut select = hour_entry::Entity::find()
@@ -253,8 +276,14 @@ pub async fn entries<C: ConnectionTrait>(
     if let Some(s) = f.status.as_deref().and_then(HourStatus::parse) {
         select = select.filter(status_is(w, s));
     }
-    if f.counted && !training_counts {
-        select = select.filter(training().not());
+    if f.counted
+        && let Some(c) = not_counted(counting)
+    {
+        select = select.filter(c.not());
+    }
+    if let Some(d) = f.deductions {
+        let minutes = hour_entry::Column::Minutes;
+        select = select.filter(if d { minutes.lt(0) } else { minutes.gte(0) });
     }
     if let Some(a) = &f.anru {
         let markets = ids_of(
@@ -333,10 +362,26 @@ pub struct HourRow {
     pub modality: Modality,
     pub kind: HourKind,
     pub status: HourStatus,
+    /// Negative minutes (corrections taking hours away), grouped apart.
+    pub deduction: bool,
     pub minutes: i64,
     pub entries: i64,
     /// Filled by `hours_by_chantier` only.
     pub chantier: Option<Uuid>,
+}
+
+impl HourRow {
+    /// The row as the figures' rule reads it.
+    pub fn group(&self) -> Group {
+        Group {
+            kind: self.kind,
+            modality: self.modality,
+            status: self.status,
+            deduction: self.deduction,
+            minutes: self.minutes,
+            entries: self.entries,
+        }
+    }
 }
 
 /// `SUM(expr)` as a BIGINT on both stores (PostgreSQL's SUM(bigint) is numeric).
@@ -356,7 +401,7 @@ pub async fn hours<C: ConnectionTrait>(
     subject: Subject,
     w: &Window,
 ) -> AppResult<Vec<HourRow>> {
-    grouped(conn, subject, w, false).await
+    grouped(conn, entries_of(subject, w), Some(w.cutoff), false).await
 }
 
 /// The same grouped by chantier as well (one join with the placements more).
@@ -365,13 +410,15 @@ pub async fn hours_by_chantier<C: ConnectionTrait>(
     subject: Subject,
     w: &Window,
 ) -> AppResult<Vec<HourRow>> {
-    grouped(conn, subject, w, true).await
+    grouped(conn, entries_of(subject, w), Some(w.cutoff), true).await
 }
 
-async fn grouped<C: ConnectionTrait>(
+/// The grouped rows of the entries `which` (already known at `cutoff`), by status at `cutoff`
+/// (`None`: as they are now). Every hour figure is summed from these rows.
+pub async fn grouped<C: ConnectionTrait>(
     conn: &C,
-    subject: Subject,
-    w: &Window,
+    which: Condition,
+    cutoff: Option<DateTime<Utc>>,
     by_chantier: bool,
 ) -> AppResult<Vec<HourRow>> {
     use hour_entry::Column as E;
@@ -381,16 +428,21 @@ async fn grouped<C: ConnectionTrait>(
         .column(E::LotId)
         .column(E::Modality)
         .column(E::Kind)
-        .column_as(status_at(w), "st")
+        .column_as(status_at(cutoff), "st")
+        .column_as(
+            Expr::cust("CASE WHEN \"hour_entry\".\"minutes\" < 0 THEN 1 ELSE 0 END"),
+            "neg",
+        )
         .column_as(bigint_sum("\"hour_entry\".\"minutes\""), "minutes")
         .column_as(count(), "entries")
         .join(JoinType::LeftJoin, hour_entry::Relation::Review.def())
-        .filter(entries_of(subject, w))
+        .filter(which)
         .group_by(E::MarketId)
         .group_by(E::LotId)
         .group_by(E::Modality)
         .group_by(E::Kind)
-        .group_by(Expr::cust("st"));
+        .group_by(Expr::cust("st"))
+        .group_by(Expr::cust("neg"));
     if by_chantier {
         select = select
             .join(
@@ -412,6 +464,7 @@ async fn grouped<C: ConnectionTrait>(
         String,
         String,
         String,
+        i32,
         i64,
         i64,
         Option<Uuid>,
@@ -419,12 +472,13 @@ async fn grouped<C: ConnectionTrait>(
     Ok(rows
         .into_iter()
         .map(
-            |(market, lot, modality, kind, status, minutes, entries, chantier)| HourRow {
+            |(market, lot, modality, kind, status, neg, minutes, entries, chantier)| HourRow {
                 market,
                 lot,
                 modality: Modality::from_db(&modality),
                 kind: HourKind::from_db(&kind),
                 status: HourStatus::from_db(&status),
+                deduction: neg != 0,
                 minutes,
                 entries,
                 chantier,

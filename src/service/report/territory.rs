@@ -18,6 +18,7 @@ use crate::domain::{AnruCategory, ChantierStatus};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::service::params::{Place, set_at};
+use crate::service::stats::counting_on;
 use crate::service::{Ctx, get};
 
 #[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
@@ -75,7 +76,6 @@ pub async fn build<C: ConnectionTrait>(
     w: Window,
 ) -> AppResult<TerritoryReport> {
     let params = set_at(conn, Place::territory(t.id), w.as_at).await?;
-    let training = params.flag(ParamKey::TrainingHoursCount);
     let target = params.int(ParamKey::DynamicExitTarget);
     let subject = Subject::Territory(t.id);
     let base = Trace {
@@ -90,6 +90,13 @@ pub async fn build<C: ConnectionTrait>(
         .order_by_asc(market::Column::Reference)
         .all(conn)
         .await?;
+    let training = counting_on(
+        conn,
+        Place::territory(t.id),
+        markets.iter().map(Place::of_market),
+        w.as_at,
+    )
+    .await?;
     let operations = operation::Entity::find()
         .filter(operation::Column::TerritoryId.eq(t.id))
         .order_by_asc(operation::Column::Name)
@@ -110,7 +117,8 @@ pub async fn build<C: ConnectionTrait>(
                     && m.start_date <= w.as_at)
         })
         .collect();
-    let lines: Vec<MarketLine> = market_lines(conn, &touched, &rows, &params, &base).await?;
+    let lines: Vec<MarketLine> =
+        market_lines(conn, &touched, &rows, &params, &training, &base).await?;
     let operations = operations
         .iter()
         .map(|op| {
@@ -129,7 +137,7 @@ pub async fn build<C: ConnectionTrait>(
                 hours: figures::hour_figures(
                     &rows,
                     |r| r.market.is_some_and(|m| of.iter().any(|x| x.id == m)),
-                    training,
+                    &training,
                     &base,
                     scope.clone(),
                 ),
@@ -140,6 +148,7 @@ pub async fn build<C: ConnectionTrait>(
                         &of,
                         &rows,
                         &params,
+                        &training,
                         &base,
                         scope.clone(),
                     ),
@@ -149,6 +158,7 @@ pub async fn build<C: ConnectionTrait>(
                         &of,
                         &rows,
                         &params,
+                        &training,
                         &base,
                         scope,
                     ),
@@ -177,7 +187,7 @@ pub async fn build<C: ConnectionTrait>(
                 hours: figures::hour_figures(
                     &rows,
                     |r| r.chantier == Some(c.id),
-                    training,
+                    &training,
                     &base,
                     scope,
                 ),
@@ -192,14 +202,14 @@ pub async fn build<C: ConnectionTrait>(
         .collect();
     let contracts = slice::contracts(conn, subject, &w).await?;
     let all_exits: Vec<_> = exits.iter().map(|(_, o, n)| (*o, *n)).collect();
-    let hours = figures::hour_figures(&rows, |_| true, training, &base, Facets::default());
+    let hours = figures::hour_figures(&rows, |_| true, &training, &base, Facets::default());
     let id = ids::encode(Kind::Territory, t.id);
     Ok(TerritoryReport {
         name: t.name.clone(),
         as_at: w.as_at,
         from: w.from,
         to: w.to,
-        by_modality: figures::by_modality(&rows, training, &base, &Facets::default()),
+        by_modality: figures::by_modality(&rows, &training, &base, &Facets::default()),
         markets: lines,
         operations,
         chantiers,

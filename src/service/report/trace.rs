@@ -19,11 +19,11 @@ use uuid::Uuid;
 use super::slice::{self, Subject, Trace};
 use crate::domain::HourStatus;
 use crate::domain::auth::{Actor, Role};
-use crate::domain::params::ParamKey;
 use crate::error::{AppError, AppResult};
 use crate::service::page::{self, Page, PageArgs};
-use crate::service::params::{Place, set_at};
+use crate::service::params::Place;
 use crate::service::secret::TraceKey;
+use crate::service::stats;
 use crate::service::{Ctx, scope};
 
 /// Signed before the recipe, so that a signature made for anything else never passes here.
@@ -176,8 +176,18 @@ pub async fn entries(
         ));
     }
     let conn = &ctx.db.conn;
-    let params = set_at(conn, place, trace.window.as_at).await?;
-    let select = slice::entries(conn, &trace, params.flag(ParamKey::TrainingHoursCount)).await?;
+    let markets = match trace.subject {
+        Subject::Market(_) | Subject::Lot(_) => vec![place],
+        Subject::Operation(o) => {
+            stats::market_places(conn, market::Column::OperationId.eq(o).into()).await?
+        }
+        Subject::Territory(t) => {
+            stats::market_places(conn, market::Column::TerritoryId.eq(t).into()).await?
+        }
+        Subject::Chantier(_) => Vec::new(),
+    };
+    let counting = stats::counting_on(conn, place, markets, trace.window.as_at).await?;
+    let select = slice::entries(conn, &trace, &counting).await?;
     let page = page::fetch(conn, select, hour_entry::Column::Id, &args).await?;
     let ids: Vec<Uuid> = page.items.iter().map(|e| e.id).collect();
     let reviews: HashMap<Uuid, hour_entry_review::Model> = hour_entry_review::Entity::find()
