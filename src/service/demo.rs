@@ -732,10 +732,11 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
                 pending.push(id.clone());
             }
             if i == 0 && back == 3 {
-                // The company declared 10 h too many: corrected, then validated.
-                let c = super::ledger::correct(
+                // The company declared 10 h too many: corrected by the facilitator, which
+                // validates the correction as it is entered.
+                super::ledger::correct(
                     ctx,
-            &system,
+                    &system,
                     CorrectHoursInput {
                         entry_id: id.clone(),
                         hours: (minutes - 10).to_string(),
@@ -744,16 +745,6 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
                 )
                 .await?;
                 entries += 1;
-                super::ledger::review(
-                    ctx,
-                    &system,
-                    ReviewHoursInput {
-                        entry_ids: vec![encode(Kind::HourEntry, c.id)],
-                        reason: None,
-                    },
-                    HourStatus::Validated,
-                )
-                .await?;
             }
         }
     }

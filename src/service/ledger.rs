@@ -206,8 +206,14 @@ async fn context<C: ConnectionTrait>(
     declaring: bool,
 ) -> AppResult<(NaiveDate, Uuid, Worked)> {
     // Chantier placements without a market: the placement's own lock suffices.
-    lock_markets(conn, placement.market_id).await?;
-    let site = super::placement::site_of(conn, placement).await?;
+    let site = match lock_markets(conn, placement.market_id).await?.pop() {
+        Some(m) if placement.chantier_id.is_none() => super::placement::Site {
+            territory: m.territory_id,
+            market: Some(m),
+            chantier: None,
+        },
+        _ => super::placement::site_of(conn, placement).await?,
+    };
     site.check_accepts_work()?;
     let status = PlacementStatus::from_db(&placement.status);
     if status == PlacementStatus::Cancelled || (declaring && !rules::takes_hours(status)) {
