@@ -55,7 +55,15 @@ async fn totals_follow_every_ledger_operation(app: &TestApp) {
     assert_eq!(c["correctHours"]["minutes"], -600);
     let t = app.totals(&w.market).await;
     assert_eq!(t["hoursDelivered"], 100.0);
-    assert_eq!(t["hoursPending"], 70.5);
+    // Pending hours never net a deduction: April's 80.5 h, and the 10 h shown apart.
+    assert_eq!(t["hoursPending"], 80.5);
+    let d = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { ... on Market { hoursPendingDeductions } } }",
+            json!({"id": w.market}),
+        )
+        .await;
+    assert_eq!(d["node"]["hoursPendingDeductions"], 10.0);
     let cid = c["correctHours"]["id"].as_str().unwrap();
     app.ok(VALIDATE, json!({"i": {"entryIds": [cid, april]}}))
         .await;
