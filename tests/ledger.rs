@@ -63,6 +63,14 @@ async fn totals_follow_every_ledger_operation(app: &TestApp) {
     let t = app.totals(&w.market).await;
     assert_eq!(t["hoursDelivered"], 90.0);
     assert_eq!(t["hoursPending"], 80.5);
+    // The facilitator's correction counted at once: nothing is shown apart.
+    let d = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { ... on Market { hoursPendingDeductions } } }",
+            json!({"id": w.market}),
+        )
+        .await;
+    assert_eq!(d["node"]["hoursPendingDeductions"], 0.0);
     let cid = c["correctHours"]["id"].as_str().unwrap();
     let (code, _) = app.err(VALIDATE, json!({"i": {"entryIds": [cid]}})).await;
     assert_eq!(code, "CONFLICT", "already validated");
