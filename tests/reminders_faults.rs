@@ -105,8 +105,8 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 /// on PostgreSQL the reminder table is locked and the instance's backend, once it waits on
 /// that lock (the SENT mark), is terminated (a killed connection); on SQLite another
 /// connection holds the file's write lock for longer than the busy timeout (10 s), so the
-/// mark fails with "database is locked". Fires once.
-async fn fault_on_first_mail(app: &TestApp, name: &str) -> OnMail {
+/// mark fails with "database is locked". Fires once; `hit` tells that a mark was cut off.
+async fn fault_on_first_mail(app: &TestApp, name: &str, hit: Arc<AtomicBool>) -> OnMail {
     let handle = tokio::runtime::Handle::current();
     let fired = Arc::new(AtomicBool::new(false));
     let name = name.to_string();
@@ -120,7 +120,7 @@ async fn fault_on_first_mail(app: &TestApp, name: &str) -> OnMail {
         if fired.swap(true, Ordering::SeqCst) {
             return;
         }
-        let (locker, name) = (locker.clone(), name.clone());
+        let (locker, name, hit) = (locker.clone(), name.clone(), hit.clone());
         handle.block_on(async move {
             let conn = locker.conn.clone();
             if postgres {
@@ -147,6 +147,7 @@ async fn fault_on_first_mail(app: &TestApp, name: &str) -> OnMail {
                             .try_get_by_index::<i64>(0)
                             .unwrap();
                         if killed > 0 {
+                            hit.store(true, Ordering::SeqCst);
                             break;
                         }
                     }
@@ -154,6 +155,7 @@ async fn fault_on_first_mail(app: &TestApp, name: &str) -> OnMail {
                 });
             } else {
                 conn.execute_unprepared("BEGIN EXCLUSIVE").await.unwrap();
+                hit.store(true, Ordering::SeqCst);
                 tokio::spawn(async move {
                     tokio::time::sleep(StdDuration::from_secs(11)).await;
                     conn.execute_unprepared("ROLLBACK").await.unwrap();
@@ -168,9 +170,10 @@ async fn fault_on_first_mail(app: &TestApp, name: &str) -> OnMail {
 async fn a_mark_cut_off_from_the_database_is_retried_and_each_mail_goes_out_once(app: &TestApp) {
     jury(app, 3).await;
     let name = format!("doomed_{}", uuid::Uuid::new_v4().simple());
+    let hit = Arc::new(AtomicBool::new(false));
     let smtp = SmtpServer::start_with(
         StdDuration::ZERO,
-        Some(fault_on_first_mail(app, &name).await),
+        Some(fault_on_first_mail(app, &name, hit.clone()).await),
     );
     let mut doomed = instance(app, &name, app.clock.clone(), &smtp.url()).await;
     // Longer than the outage (SQLite's lock outlasts the 10 s busy timeout).
@@ -179,11 +182,23 @@ async fn a_mark_cut_off_from_the_database_is_retried_and_each_mail_goes_out_once
     let survivor = instance(app, "survivor", app.clock.clone(), &smtp.url()).await;
     doomed.plan().await.unwrap();
     app.clock.set(reunion(2026, 11, 26, 9, 0));
+    let started = Instant::now();
     let first = doomed.send().await;
     eprintln!(
-        "first pass: {:?}",
-        first.as_ref().map(|r| r.to_string()).map_err(|e| e.message())
+        "first pass: {:?} in {:.1} s",
+        first
+            .as_ref()
+            .map(|r| r.to_string())
+            .map_err(|e| e.message()),
+        started.elapsed().as_secs_f64()
     );
+    assert!(hit.load(Ordering::SeqCst), "the fault cut off a mark");
+    if !app.is_postgres() {
+        assert!(
+            started.elapsed() > StdDuration::from_secs(10),
+            "the mark outlasted the busy timeout"
+        );
+    }
     assert_eq!(smtp.mails().len(), 1, "the fault came with the first mail");
     // Past the lease, by every clock (the old code judged it by the instance's).
     tokio::time::sleep(StdDuration::from_secs(lease as u64 + 1)).await;
@@ -195,7 +210,10 @@ async fn a_mark_cut_off_from_the_database_is_retried_and_each_mail_goes_out_once
     let got = per_recipient(&smtp.mails());
     eprintln!("mails per recipient: {got:?}");
     assert_eq!(got.len(), 3, "{got:?}");
-    assert!(got.values().all(|n| *n == 1), "a mail went out twice: {got:?}");
+    assert!(
+        got.values().all(|n| *n == 1),
+        "a mail went out twice: {got:?}"
+    );
     let sent = "SELECT CAST(COUNT(*) AS BIGINT) FROM reminder WHERE status = 'SENT'";
     assert_eq!(count(app, sent).await, 3, "each due reminder marked SENT");
     assert_eq!(
@@ -232,11 +250,17 @@ async fn a_lagging_clock_cannot_take_a_live_claim(app: &TestApp) {
         let settled = outbox::settle(&lagging.ctx, &lagging.settings, row, outbox::Outcome::Sent)
             .await
             .unwrap();
-        assert!(settled.is_some(), "the claim was taken from the lagging instance");
+        assert!(
+            settled.is_some(),
+            "the claim was taken from the lagging instance"
+        );
     }
     let got = per_recipient(&smtp.mails());
     assert_eq!(got.len(), 10, "{got:?}");
-    assert!(got.values().all(|n| *n == 1), "a mail went out twice: {got:?}");
+    assert!(
+        got.values().all(|n| *n == 1),
+        "a mail went out twice: {got:?}"
+    );
 }
 
 /// SIGTERM to a real `passerelle scheduler` mid-batch, with an SMTP server taking 1 s per mail:
@@ -346,5 +370,8 @@ async fn sigterm_mid_batch_exits_at_once_and_loses_no_mail(app: &TestApp) {
     all.extend(fast.mails());
     let got = per_recipient(&all);
     assert_eq!(got.len(), DUE, "{got:?}");
-    assert!(got.values().all(|n| *n == 1), "a mail went out twice: {got:?}");
+    assert!(
+        got.values().all(|n| *n == 1),
+        "a mail went out twice: {got:?}"
+    );
 }
