@@ -205,16 +205,22 @@ pub async fn renew(
     margin: chrono::Duration,
 ) -> AppResult<bool> {
     let backend = ctx.db.backend();
-    let txn = ctx.db.begin_write().await?;
-    let done = reminder::Entity::update_many()
+    let renew = reminder::Entity::update_many()
         .col_expr(reminder::Column::LeaseUntil, db_now(backend, s.lease))
         .filter(reminder::Column::Id.eq(row.id))
         .filter(reminder::Column::Status.eq(ReminderStatus::Sending.as_str()))
         .filter(reminder::Column::ClaimedBy.eq(s.instance.as_str()))
-        .filter(Expr::col(reminder::Column::LeaseUntil).gt(db_now(backend, margin)))
-        .exec(&*txn)
-        .await?;
-    txn.commit().await?;
+        .filter(Expr::col(reminder::Column::LeaseUntil).gt(db_now(backend, margin)));
+    // One statement, atomic by itself: on PostgreSQL one round trip per mail; on SQLite it
+    // takes the process's writer slot like every write.
+    let done = if backend == DatabaseBackend::Postgres {
+        renew.exec(&ctx.db.conn).await?
+    } else {
+        let txn = ctx.db.begin_write().await?;
+        let done = renew.exec(&*txn).await?;
+        txn.commit().await?;
+        done
+    };
     Ok(done.rows_affected == 1)
 }
 
