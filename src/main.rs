@@ -120,14 +120,20 @@ async fn serve(config: &Config) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn serve_ctx(ctx: service::Ctx, config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    // One signal stops both the HTTP server and the scheduler, at once.
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            http::shutdown_signal().await;
+            shutdown.cancel();
+        }
+    });
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
     // Settings are checked before anything listens: a bad cron or SMTP_URL stops the start.
     let scheduler = if config.mail.scheduler {
         let s = service::reminders::scheduler::Scheduler::new(ctx.clone(), &config.mail)?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(s.run(async {
-            let _ = stopped.await;
-        }));
-        Some((stop, task))
+        Some(tokio::spawn(s.run(shutdown.clone().cancelled_owned())))
     } else {
         None
     };
@@ -137,17 +143,13 @@ async fn serve_ctx(ctx: service::Ctx, config: &Config) -> Result<(), Box<dyn std
         listener.local_addr()?
     );
     let app = passerelle::app(ctx, config);
-    http::serve(
-        listener,
-        app,
-        http::shutdown_signal(),
-        Duration::from_secs(config.shutdown_grace_seconds),
-    )
-    .await?;
-    if let Some((stop, task)) = scheduler {
-        // A mail in flight finishes; an unsent claim is taken back by the lease.
-        let _ = stop.send(());
-        let _ = task.await;
+    http::serve(listener, app, shutdown.clone().cancelled_owned(), grace).await?;
+    if let Some(task) = scheduler {
+        // The mail in hand finishes (within the SMTP timeout) and the rest of its batch is
+        // released; past the grace period, the lease takes back what is left.
+        if tokio::time::timeout(grace, task).await.is_err() {
+            tracing::warn!(?grace, "the scheduler did not stop within the grace period");
+        }
     }
     tracing::info!("stopped");
     Ok(())

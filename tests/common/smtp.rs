@@ -60,12 +60,18 @@ impl Received {
     }
 }
 
+/// Called when a mail has been received, before the server answers 250 (accepted).
+pub type OnMail = Arc<dyn Fn(&Received) + Send + Sync>;
+
 #[derive(Clone)]
 struct Sink {
     inbox: Arc<Mutex<Vec<Received>>>,
     from: String,
     to: Vec<String>,
     data: Vec<u8>,
+    /// How long the server takes to accept each mail (a slow relay).
+    delay: std::time::Duration,
+    on_mail: Option<OnMail>,
 }
 
 impl Handler for Sink {
@@ -91,11 +97,16 @@ impl Handler for Sink {
     }
 
     fn data_end(&mut self) -> Response {
-        self.inbox.lock().unwrap().push(Received {
+        let mail = Received {
             from: self.from.clone(),
             to: self.to.clone(),
             raw: std::mem::take(&mut self.data),
-        });
+        };
+        std::thread::sleep(self.delay);
+        if let Some(hook) = &self.on_mail {
+            hook(&mail);
+        }
+        self.inbox.lock().unwrap().push(mail);
         response::OK
     }
 
@@ -119,7 +130,25 @@ impl SmtpServer {
         Self::listen(TcpListener::bind(("127.0.0.1", port)).expect("the port is free again"))
     }
 
+    /// A server that takes `delay` to accept each mail and calls `on_mail` just before it
+    /// answers that it accepted it (to inject a fault at that very moment).
+    pub fn start_with(delay: std::time::Duration, on_mail: Option<OnMail>) -> Self {
+        Self::listen_with(
+            TcpListener::bind("127.0.0.1:0").expect("a loopback port"),
+            delay,
+            on_mail,
+        )
+    }
+
     fn listen(listener: TcpListener) -> Self {
+        Self::listen_with(listener, std::time::Duration::ZERO, None)
+    }
+
+    fn listen_with(
+        listener: TcpListener,
+        delay: std::time::Duration,
+        on_mail: Option<OnMail>,
+    ) -> Self {
         let addr = listener.local_addr().unwrap();
         let inbox = Arc::new(Mutex::new(Vec::new()));
         let mut server = Server::new(Sink {
@@ -127,6 +156,8 @@ impl SmtpServer {
             from: String::new(),
             to: Vec::new(),
             data: Vec::new(),
+            delay,
+            on_mail,
         });
         server
             .with_name("smtp.test")

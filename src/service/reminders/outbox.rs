@@ -3,10 +3,14 @@
 //! another instance has locked (`FOR UPDATE SKIP LOCKED`); on SQLite the claim runs in a
 //! `BEGIN IMMEDIATE` transaction, the single writer. (SeaQuery drops `FOR UPDATE` on SQLite
 //! without a word, so the two paths are chosen here explicitly.)
+//!
+//! Two clocks: whether a row is due (`next_attempt_at`) is the injected clock's, like every
+//! planned time; a lease (`lease_until`) is set and judged by the database's clock alone, so
+//! instances whose clocks disagree never take each other's live claims.
 
 use chrono::{DateTime, Utc};
 use entity::reminder;
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, SimpleExpr};
 use sea_orm::{
     ColumnTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     Set,
@@ -44,11 +48,14 @@ pub async fn claim(ctx: &Ctx, s: &Settings, open: &[Uuid]) -> AppResult<Vec<remi
     let rows = reminder::Entity::update_many()
         .set(reminder::ActiveModel {
             status: Set(ReminderStatus::Sending.as_str().into()),
-            lease_until: Set(Some(now + s.lease)),
             claimed_by: Set(Some(s.instance.clone())),
             updated_at: Set(now),
             ..Default::default()
         })
+        .col_expr(
+            reminder::Column::LeaseUntil,
+            db_now(ctx.db.backend(), s.lease),
+        )
         .col_expr(
             reminder::Column::Attempts,
             Expr::col(reminder::Column::Attempts).add(1),
@@ -69,7 +76,10 @@ pub async fn sweep(ctx: &Ctx, s: &Settings) -> AppResult<u64> {
     let expired = || {
         reminder::Entity::update_many()
             .filter(reminder::Column::Status.eq(ReminderStatus::Sending.as_str()))
-            .filter(reminder::Column::LeaseUntil.lt(now))
+            .filter(
+                Expr::col(reminder::Column::LeaseUntil)
+                    .lt(db_now(ctx.db.backend(), chrono::Duration::zero())),
+            )
     };
     let error = "bail expiré : l'instance qui l'envoyait s'est arrêtée (lease expired)";
     let mut n = 0;
@@ -101,7 +111,7 @@ pub async fn sweep(ctx: &Ctx, s: &Settings) -> AppResult<u64> {
 }
 
 /// How one attempt ended.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Outcome {
     Sent,
     /// Not to be sent any more (deadline met or moved, commission changed again).
@@ -121,7 +131,10 @@ pub enum Outcome {
 
 /// Settles a claimed row and returns the status it ends in; `None` when the claim was lost
 /// (the lease ran out and another sender took the row), which the caller logs: the only way a
-/// mail can go out twice.
+/// mail can go out twice. No clock is read to settle: the claim (SENDING, claimed by this
+/// instance) is what entitles it, and the sweep takes a row back only out of SENDING, so a
+/// settle and a sweep of one row exclude each other; a lease run out but not yet swept may
+/// still be settled, nobody else having the row.
 pub async fn settle(
     ctx: &Ctx,
     s: &Settings,
@@ -180,7 +193,49 @@ pub async fn settle(
     Ok((done.rows_affected == 1).then_some(status))
 }
 
-/// Whether the claim on `row` still has `margin` left at `now`.
-pub fn lease_left(row: &reminder::Model, now: DateTime<Utc>, margin: chrono::Duration) -> bool {
-    row.lease_until.is_some_and(|l| now + margin < l)
+/// Just before its mail goes to the SMTP server: whether the claim on `row` still has `margin`
+/// left by the database's clock and, if so, its lease renewed to a whole `s.lease` from now
+/// (by the same clock), in one statement. The SENT mark then has a whole lease to reach the
+/// database before any sweep can take the row back. `false`: the lease is (nearly) over, or
+/// the row was taken back; the mail must not go out.
+pub async fn renew(
+    ctx: &Ctx,
+    s: &Settings,
+    row: &reminder::Model,
+    margin: chrono::Duration,
+) -> AppResult<bool> {
+    let backend = ctx.db.backend();
+    let renew = reminder::Entity::update_many()
+        .col_expr(reminder::Column::LeaseUntil, db_now(backend, s.lease))
+        .filter(reminder::Column::Id.eq(row.id))
+        .filter(reminder::Column::Status.eq(ReminderStatus::Sending.as_str()))
+        .filter(reminder::Column::ClaimedBy.eq(s.instance.as_str()))
+        .filter(Expr::col(reminder::Column::LeaseUntil).gt(db_now(backend, margin)));
+    // One statement, atomic by itself: on PostgreSQL one round trip per mail; on SQLite it
+    // takes the process's writer slot like every write.
+    let done = if backend == DatabaseBackend::Postgres {
+        renew.exec(&ctx.db.conn).await?
+    } else {
+        let txn = ctx.db.begin_write().await?;
+        let done = renew.exec(&*txn).await?;
+        txn.commit().await?;
+        done
+    };
+    Ok(done.rows_affected == 1)
+}
+
+/// The database's clock, `ahead` from now, as the store keeps `lease_until`: `timestamptz` on
+/// PostgreSQL; on SQLite, text in RFC 3339 (`2026-11-26T05:00:00.000+00:00`, as sqlx writes a
+/// UTC instant), so that text comparisons order instants.
+fn db_now(backend: DatabaseBackend, ahead: chrono::Duration) -> SimpleExpr {
+    let ms = ahead.num_milliseconds();
+    match backend {
+        DatabaseBackend::Postgres => {
+            Expr::cust(format!("clock_timestamp() + interval '{ms} milliseconds'"))
+        }
+        _ => Expr::cust(format!(
+            "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '{:+.3} seconds')",
+            ms as f64 / 1000.0
+        )),
+    }
 }

@@ -1,13 +1,16 @@
 //! The scheduler: jobs on cron expressions (planning and digests, sending, the nightly refresh),
 //! run inside `passerelle serve` or alone with `passerelle scheduler`. Several may run on one
 //! PostgreSQL: planning is idempotent, sending claims rows, digests have unique keys.
-//! Time is the injected clock's; tests call `tick` (or one job) directly.
+//! Time is the injected clock's (when a mail is due); leases alone are the database's clock
+//! (`outbox`). Tests call `tick` (or one job) directly.
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use entity::{deadline, territory};
 use sea_orm::{ColumnTrait, Condition, EntityTrait};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::compose::{Composed, compose};
@@ -79,12 +82,42 @@ impl std::fmt::Display for Report {
     }
 }
 
+/// Counts a settled row in the pass's report.
+fn tally(
+    report: &mut Report,
+    row: &entity::reminder::Model,
+    status: Option<ReminderStatus>,
+    released: bool,
+) {
+    match status {
+        Some(ReminderStatus::Sent) => report.sent += 1,
+        Some(ReminderStatus::Cancelled) => report.dropped += 1,
+        Some(ReminderStatus::Dead) => report.dead += 1,
+        Some(ReminderStatus::Failed) if !released => report.failed += 1,
+        Some(_) => {}
+        None => tracing::warn!(
+            reminder = %row.id,
+            "claim lost before the mail was settled (lease ran out): it may go out twice"
+        ),
+    }
+}
+
+/// A settlement the database did not take yet (it was down or cut off).
+struct Mark {
+    row: entity::reminder::Model,
+    outcome: Outcome,
+}
+
 #[derive(Clone)]
 pub struct Scheduler {
     pub ctx: Ctx,
     pub settings: Settings,
     pub mailer: Mailer,
     pub crons: Crons,
+    /// Cancelled on the stop signal; `send` looks at it before each mail.
+    pub stop: CancellationToken,
+    /// Marks kept until the database takes them (shared by the clones of one scheduler).
+    marks: Arc<Mutex<Vec<Mark>>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +135,8 @@ impl Scheduler {
             settings: Settings::from_config(c),
             mailer: Mailer::from_config(c)?,
             crons: Crons::from_config(c)?,
+            stop: CancellationToken::new(),
+            marks: Arc::default(),
         })
     }
 
@@ -171,84 +206,160 @@ impl Scheduler {
         Ok(open)
     }
 
-    /// Takes back dead claims, then claims and sends due mails batch after batch.
+    /// Applies the marks kept from earlier passes, takes back dead claims, then claims and
+    /// sends due mails batch after batch until none is left or the scheduler is stopped.
+    ///
+    /// Once the SMTP server has accepted a mail, its SENT mark is kept in memory until the
+    /// database takes it: retried with back-off, and nothing more is claimed or sent
+    /// meanwhile. On the stop signal, the mail in hand is finished and the rest of the batch
+    /// is released at once (due again, no attempt counted).
     pub async fn send(&self) -> AppResult<Report> {
         let (ctx, s) = (&self.ctx, &self.settings);
-        let mut report = Report {
-            released: outbox::sweep(ctx, s).await?,
-            ..Default::default()
-        };
+        let mut report = Report::default();
+        if !self.flush(&mut report).await {
+            return Ok(report);
+        }
+        report.released = outbox::sweep(ctx, s).await?;
         let open = self.open_territories().await?;
         let margin = s.lease / 10;
-        loop {
+        while !self.stop.is_cancelled() {
             let rows = outbox::claim(ctx, s, &open).await?;
             let full = rows.len() as u64 == s.batch;
             // After a failure of the server itself, the rest of the batch waits as long as the
-            // mail that failed; when the lease runs short, the rest goes back at once.
+            // mail that failed; when the lease runs short, the database cannot take a mark,
+            // or the scheduler stops, the rest goes back at once.
             let mut broken: Option<(String, DateTime<Utc>)> = None;
             for row in &rows {
                 let now = ctx.clock.now();
+                let release = |why: &str| Outcome::Released {
+                    why: why.to_string(),
+                    retry_at: now,
+                };
                 let outcome = if let Some((why, retry_at)) = &broken {
                     Outcome::Released {
                         why: why.clone(),
                         retry_at: *retry_at,
                     }
-                } else if !outbox::lease_left(row, now, margin) {
-                    let why = "bail presque écoulé (lease nearly over)".to_string();
-                    broken = Some((why.clone(), now));
-                    Outcome::Released { why, retry_at: now }
+                } else if self.stop.is_cancelled() {
+                    release("non tenté : arrêt de l'instance (not tried: the instance stopped)")
+                } else if self.marks_pending() {
+                    release(
+                        "non tenté : la base n'a pas pris un envoi (not tried: a mark is pending)",
+                    )
                 } else {
-                    match compose(ctx, s, row).await {
-                        Ok(Composed::Mail(m)) => {
-                            match self.mailer.send(&row.id.to_string(), &m).await {
-                                Ok(()) => Outcome::Sent,
-                                Err(e) => {
-                                    if !e.permanent {
-                                        let wait = backoff(row.attempts, s.retry_base, s.retry_max);
-                                        broken = Some((
-                                            format!("non tenté : {}", e.message),
-                                            ctx.clock.now() + wait,
-                                        ));
-                                    }
-                                    Outcome::Failed {
-                                        error: e.message,
-                                        permanent: e.permanent,
-                                    }
-                                }
-                            }
+                    match outbox::renew(ctx, s, row, margin).await {
+                        Ok(true) => self.attempt(row, &mut broken).await,
+                        Ok(false) => {
+                            let why = "bail presque écoulé (lease nearly over)";
+                            broken = Some((why.to_string(), now));
+                            release(why)
                         }
-                        Ok(Composed::Drop(why)) => Outcome::Dropped(why),
-                        Ok(Composed::Invalid(why)) => Outcome::Failed {
-                            error: why,
-                            permanent: true,
-                        },
                         Err(e) => {
-                            tracing::error!(reminder = %row.id, "composing a reminder: {e:?}");
-                            Outcome::Failed {
-                                error: e.message(),
-                                permanent: false,
-                            }
+                            tracing::warn!(reminder = %row.id, "renewing a lease: {e:?}");
+                            release(
+                                "non tenté : base injoignable (not tried: database unreachable)",
+                            )
                         }
                     }
                 };
-                let released = matches!(outcome, Outcome::Released { .. });
-                match outbox::settle(ctx, s, row, outcome).await? {
-                    Some(ReminderStatus::Sent) => report.sent += 1,
-                    Some(ReminderStatus::Cancelled) => report.dropped += 1,
-                    Some(ReminderStatus::Dead) => report.dead += 1,
-                    Some(ReminderStatus::Failed) if !released => report.failed += 1,
-                    Some(_) => {}
-                    None => tracing::warn!(
-                        reminder = %row.id,
-                        "claim lost before the mail was settled (lease ran out): it may go out twice"
-                    ),
-                }
+                self.settle(row, outcome, &mut report).await;
             }
-            if !full || broken.is_some() {
+            if !self.flush(&mut report).await || !full || broken.is_some() {
                 break;
             }
         }
         Ok(report)
+    }
+
+    /// One mail: composed, handed to the SMTP server; how it ended.
+    async fn attempt(
+        &self,
+        row: &entity::reminder::Model,
+        broken: &mut Option<(String, DateTime<Utc>)>,
+    ) -> Outcome {
+        let (ctx, s) = (&self.ctx, &self.settings);
+        match compose(ctx, s, row).await {
+            Ok(Composed::Mail(m)) => match self.mailer.send(&row.id.to_string(), &m).await {
+                Ok(()) => Outcome::Sent,
+                Err(e) => {
+                    if !e.permanent {
+                        let wait = backoff(row.attempts, s.retry_base, s.retry_max);
+                        *broken =
+                            Some((format!("non tenté : {}", e.message), ctx.clock.now() + wait));
+                    }
+                    Outcome::Failed {
+                        error: e.message,
+                        permanent: e.permanent,
+                    }
+                }
+            },
+            Ok(Composed::Drop(why)) => Outcome::Dropped(why),
+            Ok(Composed::Invalid(why)) => Outcome::Failed {
+                error: why,
+                permanent: true,
+            },
+            Err(e) => {
+                tracing::error!(reminder = %row.id, "composing a reminder: {e:?}");
+                Outcome::Failed {
+                    error: e.message(),
+                    permanent: false,
+                }
+            }
+        }
+    }
+
+    /// Settles a row; when the database does not take it, the mark is kept to be retried.
+    async fn settle(&self, row: &entity::reminder::Model, outcome: Outcome, report: &mut Report) {
+        let released = matches!(outcome, Outcome::Released { .. });
+        match outbox::settle(&self.ctx, &self.settings, row, outcome.clone()).await {
+            Ok(status) => tally(report, row, status, released),
+            Err(e) => {
+                tracing::warn!(reminder = %row.id, ?outcome, "the database did not take a mark; kept to retry: {e:?}");
+                self.lock_marks().push(Mark {
+                    row: row.clone(),
+                    outcome,
+                });
+            }
+        }
+    }
+
+    fn lock_marks(&self) -> std::sync::MutexGuard<'_, Vec<Mark>> {
+        self.marks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn marks_pending(&self) -> bool {
+        !self.lock_marks().is_empty()
+    }
+
+    /// Applies the kept marks, retrying with back-off (0.2 s doubling up to 5 s) until the
+    /// database takes them all; on the stop signal, one last try. `false` while any is left.
+    async fn flush(&self, report: &mut Report) -> bool {
+        let mut wait = std::time::Duration::from_millis(200);
+        loop {
+            let marks = std::mem::take(&mut *self.lock_marks());
+            if marks.is_empty() {
+                return true;
+            }
+            for Mark { row, outcome } in marks {
+                self.settle(&row, outcome, report).await;
+            }
+            if !self.marks_pending() {
+                return true;
+            }
+            if self.stop.is_cancelled() {
+                let left = self.lock_marks();
+                tracing::error!(
+                    reminders = ?left.iter().map(|m| m.row.id).collect::<Vec<_>>(),
+                    "stopping with marks the database did not take: a mail SENT but unmarked goes out again once its lease has run out"
+                );
+                return false;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.stop.cancelled() => {}
+            }
+            wait = (wait * 2).min(std::time::Duration::from_secs(5));
+        }
     }
 
     async fn run_job(&self, job: Job) {
@@ -286,8 +397,22 @@ impl Scheduler {
     }
 
     /// Runs the jobs on their cron expressions until `stop` resolves. A pass of planning and
-    /// sending runs at start, so a first run does not wait for the next minute.
+    /// sending runs at start, so a first run does not wait for the next minute. The stop
+    /// reaches the job running then: a send pass finishes the mail in hand, releases the rest
+    /// of its batch and returns.
     pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        let token = self.stop.clone();
+        tokio::select! {
+            _ = self.run_jobs() => {}
+            _ = async {
+                stop.await;
+                token.cancel();
+                std::future::pending::<()>().await
+            } => {}
+        }
+    }
+
+    async fn run_jobs(&self) {
         tracing::info!(
             "reminder scheduler started; mails go to {}",
             self.mailer.describe()
@@ -304,7 +429,6 @@ impl Scheduler {
             .iter()
             .map(|(_, s)| next(s, self.ctx.clock.now()))
             .collect();
-        tokio::pin!(stop);
         while let Some((i, at)) = due
             .iter()
             .enumerate()
@@ -314,7 +438,7 @@ impl Scheduler {
             let wait = (at - self.ctx.clock.now()).to_std().unwrap_or_default();
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = &mut stop => break,
+                _ = self.stop.cancelled() => break,
             }
             self.run_job(jobs[i].0).await;
             due[i] = next(jobs[i].1, self.ctx.clock.now().max(at));
