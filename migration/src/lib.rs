@@ -14,6 +14,7 @@ mod m20261122_000008_placement_lot;
 mod m20261201_000010_server_secret;
 mod m20261201_000011_redact_audit;
 mod m20261201_000012_erasable_proofs;
+mod m20261201_000014_territory_reflow;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_server_secret::Migration),
             Box::new(m20261201_000011_redact_audit::Migration),
             Box::new(m20261201_000012_erasable_proofs::Migration),
+            Box::new(m20261201_000014_territory_reflow::Migration),
         ]
     }
 }
