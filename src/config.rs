@@ -181,6 +181,14 @@ pub struct MailConfig {
         global = true
     )]
     pub refresh_cron: String,
+    /// When territories marked by a parameter change (or `refreshDeadlines`) are reflowed (UTC).
+    #[arg(
+        long,
+        env = "REFLOW_CRON",
+        default_value = "15 * * * * *",
+        global = true
+    )]
+    pub reflow_cron: String,
     /// How long a sender owns the mails it claimed; past it, another instance takes them.
     #[arg(
         long,

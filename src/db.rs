@@ -31,6 +31,26 @@ pub struct Db {
     /// Territories' time zones, read once: a zone is set when its territory is created and
     /// never changes, and every deadline, recording and reminder asks for one.
     zones: Arc<RwLock<HashMap<Uuid, Tz>>>,
+    /// On SQLite, the background jobs of this process that run one at a time (`try_job_lock`).
+    sqlite_jobs: Arc<Mutex<()>>,
+}
+
+/// A background job's exclusive turn across instances, released when dropped: on PostgreSQL a
+/// transaction holding a transaction-scoped advisory lock (a crashed instance's connection
+/// closes and frees it), on SQLite this process's slot (one process owns a SQLite file).
+pub enum JobLock {
+    Postgres(DatabaseTransaction),
+    Sqlite(OwnedMutexGuard<()>),
+}
+
+impl JobLock {
+    /// Gives the turn back now (dropping it does too, later on PostgreSQL).
+    pub async fn release(self) -> Result<(), DbErr> {
+        match self {
+            JobLock::Postgres(txn) => txn.rollback().await,
+            JobLock::Sqlite(_) => Ok(()),
+        }
+    }
 }
 
 /// A write transaction; on SQLite it also holds the process's writer slot.
@@ -119,6 +139,7 @@ impl Db {
             conn,
             sqlite_writer,
             zones: Arc::default(),
+            sqlite_jobs: Arc::default(),
         })
     }
 
@@ -182,6 +203,36 @@ impl Db {
             txn,
             _writer: writer,
         })
+    }
+
+    /// The job named `key`'s turn if no other instance (or task) holds it; `None` otherwise,
+    /// without waiting.
+    pub async fn try_job_lock(&self, key: &str) -> Result<Option<JobLock>, DbErr> {
+        if self.backend() != DatabaseBackend::Postgres {
+            return Ok(self
+                .sqlite_jobs
+                .clone()
+                .try_lock_owned()
+                .ok()
+                .map(JobLock::Sqlite));
+        }
+        let txn = self.conn.begin().await?;
+        let got = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_try_advisory_xact_lock($1) AS got",
+                [lock_id(key).into()],
+            ))
+            .await?
+            .map(|r| r.try_get::<bool>("", "got"))
+            .transpose()?
+            .unwrap_or(false);
+        if got {
+            Ok(Some(JobLock::Postgres(txn)))
+        } else {
+            txn.rollback().await?;
+            Ok(None)
+        }
     }
 
     /// `SELECT 1`, for readiness.

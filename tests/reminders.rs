@@ -656,6 +656,8 @@ async fn muted_rules_and_parameters_replan_what_is_pending(app: &TestApp) {
         json!({"i": {"key": "REMINDER_SEND_TIME", "value": "10:00", "territoryId": w.territory, "reason": "Après la réunion d'équipe"}}),
     )
     .await;
+    // The territory is planned again by the scheduler's reflow, not by the request.
+    assert_eq!(s.reflow().await.unwrap().unwrap().len(), 1);
     s.plan().await.unwrap();
     let rows = reminders(app, json!({"status": "PLANNED"})).await;
     assert!(

@@ -22,7 +22,7 @@ db_tests!(
 );
 
 const MOVE: &str = "mutation($i: TransitionInput!) { transition(input: $i) { state } }";
-const FLOW: &str = "query($id: ID!) { workflow(id: $id) { state availableTransitions { to allowed refusal needsReason } history { from to reason changedBy } deadlines { rule title dueOn status metOn recipients { role name email organization { name } } } } }";
+const FLOW: &str = "query($id: ID!) { workflow(id: $id) { state availableTransitions { to allowed refusal needsReason } history { from to reason changedBy } deadlines { rule title dueOn status metOn refreshing recipients { role name email organization { name } } } } }";
 const LIST: &str = "query($f: DeadlineFilter, $first: Int, $after: String) { deadlines(filter: $f, first: $first, after: $after) { edges { cursor node { rule dueOn status title subjectKind } } pageInfo { hasNextPage } } }";
 const CONVENTION: &str =
     "mutation($i: CreateConventionInput!) { createConvention(input: $i) { id status } }";
@@ -752,7 +752,28 @@ async fn a_rule_change_reflows_open_deadlines(app: &TestApp) {
             "reason": "Le facilitateur suit par le tableau de bord"}}),
     )
     .await;
+    // The requests only marked the territory: its deadlines are as they were, and say that
+    // they are being refreshed.
     let f = flow(app, &w.market).await;
+    assert_eq!(month(&f, "2026-12-05")["status"], "OPEN");
+    assert!(
+        deadlines(&f, "MONTHLY_STATEMENT")
+            .iter()
+            .all(|d| d["refreshing"] == true && d["dueOn"] != "2026-12-10"),
+        "{f}"
+    );
+    // The scheduler's reflow: one pass serves both marks.
+    let done = app.reflow().await;
+    assert_eq!(done.len(), 1, "{done:?}");
+    let f = flow(app, &w.market).await;
+    assert!(
+        f["deadlines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["refreshing"] == false),
+        "{f}"
+    );
     // Open ones moved to the 10th with their new recipients; the met one stays as it was.
     let dec = month(&f, "2026-12-10");
     assert_eq!(dec["status"], "OPEN");

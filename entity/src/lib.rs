@@ -43,4 +43,5 @@ pub mod reminder_preference;
 pub mod server_secret;
 pub mod status_change;
 pub mod territory;
+pub mod territory_reflow;
 pub mod user_territory;

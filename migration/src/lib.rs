@@ -14,6 +14,7 @@ mod m20261122_000008_placement_lot;
 mod m20261201_000010_server_secret;
 mod m20261201_000011_redact_audit;
 mod m20261201_000012_erasable_proofs;
+mod m20261201_000014_territory_reflow;
 mod m20261201_000015_market_final_report;
 mod m20261201_000016_commercial_derogation;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_server_secret::Migration),
             Box::new(m20261201_000011_redact_audit::Migration),
             Box::new(m20261201_000012_erasable_proofs::Migration),
+            Box::new(m20261201_000014_territory_reflow::Migration),
             Box::new(m20261201_000015_market_final_report::Migration),
             Box::new(m20261201_000016_commercial_derogation::Migration),
         ]

@@ -641,6 +641,11 @@ pub async fn run(config: &Config, ctx: &Ctx, args: &BenchArgs) -> Result<String,
     ));
     drop(server);
 
+    // Hour recording while the territory's deadlines are reflowed, on the slots left.
+    let left: Vec<(Uuid, NaiveDate)> =
+        slots[next.load(Ordering::SeqCst).min(slots.len())..].to_vec();
+    line(recording_during_reflow(ctx, &token, t.id, left, args.clients).await?);
+
     // The operation report on the territory's busiest operation.
     let op = operation::Entity::find()
         .filter(operation::Column::TerritoryId.eq(t.id))
@@ -719,6 +724,89 @@ pub async fn run(config: &Config, ctx: &Ctx, args: &BenchArgs) -> Result<String,
         }
     }
     Ok(out)
+}
+
+/// The territory is marked as a parameter change marks it, and the reflow job runs (chunks of
+/// `reflow::CHUNK` subjects, each its own transaction) while `clients` tasks record hours in
+/// process, one day at a time, until the reflow is over: their latencies, and the reflow's.
+async fn recording_during_reflow(
+    ctx: &Ctx,
+    token: &str,
+    territory: Uuid,
+    slots: Vec<(Uuid, NaiveDate)>,
+    clients: usize,
+) -> Result<String, String> {
+    use crate::service::reflow;
+    let err = |e: crate::error::AppError| e.message();
+    let actor = Arc::new(
+        crate::service::auth::authenticate(ctx, token)
+            .await
+            .map_err(err)?,
+    );
+    let txn = ctx.db.begin_write().await.map_err(|e| e.to_string())?;
+    reflow::mark(&txn.txn, ctx, territory).await.map_err(err)?;
+    txn.commit().await.map_err(|e| e.to_string())?;
+    let job = {
+        let ctx = ctx.clone();
+        tokio::spawn(async move { reflow::run(&ctx).await })
+    };
+    let (slots, next) = (Arc::new(slots), Arc::new(AtomicUsize::new(0)));
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..clients.max(1) {
+        let (ctx, actor, slots, next) = (ctx.clone(), actor.clone(), slots.clone(), next.clone());
+        let running = job.abort_handle();
+        set.spawn(async move {
+            let (mut lat, mut errors) = (Vec::new(), 0usize);
+            while !running.is_finished() {
+                let Some(&(p, d)) = slots.get(next.fetch_add(1, Ordering::SeqCst)) else {
+                    break;
+                };
+                let input = crate::service::ledger::RecordHoursInput {
+                    placement_id: encode(Kind::Placement, p),
+                    month: None,
+                    day: Some(d),
+                    kind: crate::domain::HourKind::Work,
+                    hours: "7".into(),
+                    source: crate::domain::HourSource::CompanyDeclaration,
+                };
+                let t = Instant::now();
+                match crate::service::ledger::record(&ctx, &actor, input).await {
+                    Ok(_) => lat.push(t.elapsed()),
+                    Err(_) => errors += 1,
+                }
+            }
+            (lat, errors)
+        });
+    }
+    let (mut lat, mut errors) = (Vec::new(), 0);
+    while let Some(Ok((l, e))) = set.join_next().await {
+        lat.extend(l);
+        errors += e;
+    }
+    let done = job
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(err)?
+        .unwrap_or_default();
+    lat.sort();
+    let reflowed = match done.iter().find(|d| d.territory == territory) {
+        Some(d) => format!(
+            "{} subjects in {} chunks of {} in {}",
+            d.subjects,
+            d.chunks,
+            reflow::CHUNK,
+            ms(d.took)
+        ),
+        None => "not run here (another instance held the reflow lock)".into(),
+    };
+    Ok(format!(
+        "hour recording during a territory reflow ({reflowed}), {clients} clients in process: \
+         {} recorded, {errors} errors, p50 {}, p95 {}, max {}",
+        lat.len(),
+        ms(percentile(&lat, 50.0)),
+        ms(percentile(&lat, 95.0)),
+        ms(lat.last().copied().unwrap_or_default())
+    ))
 }
 
 /// Minutes of day entries recorded from `since` on (what the recording bench adds).

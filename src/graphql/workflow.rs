@@ -153,6 +153,11 @@ impl Deadline {
     async fn met_on(&self) -> Option<NaiveDate> {
         self.0.row.met_on
     }
+    /// True while its territory's deadlines are being re-derived (after a parameter change or
+    /// `refreshDeadlines`, within a minute): its day, status or recipients may still move.
+    async fn refreshing(&self) -> bool {
+        self.0.refreshing
+    }
     async fn subject_kind(&self) -> &str {
         &self.0.row.subject_kind
     }
@@ -674,8 +679,10 @@ impl WorkflowMutation {
         ))
     }
 
-    /// Re-derives every deadline of a territory (after a rule change; the scheduler runs it
-    /// daily so markets' pace is judged as days pass). Returns how many objects were looked at.
+    /// Asks for every deadline of a territory to be re-derived (after a rule change; the
+    /// scheduler does it daily so markets' pace is judged as days pass). The scheduler does it
+    /// within a minute, out of this request; meanwhile the territory's deadlines say
+    /// `refreshing`. Returns how many objects the reflow will look at.
     async fn refresh_deadlines(&self, ctx: &Context<'_>, territory_id: ID) -> Result<i32> {
         Ok(service::deadlines::refresh(app(ctx), actor(ctx)?, territory_id).await? as i32)
     }

@@ -13,9 +13,10 @@ use entity::{
     eligibility, hour_entry, immersion, lot, market, participant, pass_iae, placement,
     placement_exit, territory,
 };
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Iterable,
-    PrimaryKeyToColumn, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Iterable, PrimaryKeyToColumn,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -154,7 +155,7 @@ async fn write<C: ConnectionTrait>(conn: &C, ctx: &Ctx, plan: Plan) -> AppResult
     for change in rules::reconcile(&stored, plan.wanted) {
         match change {
             Change::Insert(due) => {
-                deadline::ActiveModel {
+                let row = deadline::ActiveModel {
                     id: Set(ctx.clock.new_id()),
                     territory_id: Set(plan.territory),
                     rule: Set(due.rule.as_str().into()),
@@ -179,9 +180,36 @@ async fn write<C: ConnectionTrait>(conn: &C, ctx: &Ctx, plan: Plan) -> AppResult
                     planned_revision: Set(None),
                     created_at: Set(now),
                     updated_at: Set(now),
-                }
-                .insert(conn)
-                .await?;
+                };
+                // Another transaction re-deriving the same subject may have inserted this
+                // deadline since we read: take its row over (a change, so its revision moves)
+                // instead of failing the caller's mutation on the unique key.
+                deadline::Entity::insert(row)
+                    .on_conflict(
+                        OnConflict::columns([
+                            deadline::Column::SubjectId,
+                            deadline::Column::Rule,
+                            deadline::Column::Key,
+                        ])
+                        .update_columns([
+                            deadline::Column::DueOn,
+                            deadline::Column::Status,
+                            deadline::Column::Title,
+                            deadline::Column::Recipients,
+                            deadline::Column::MetOn,
+                            deadline::Column::MarketId,
+                            deadline::Column::ChantierId,
+                            deadline::Column::OperationId,
+                            deadline::Column::UpdatedAt,
+                        ])
+                        .value(
+                            deadline::Column::Revision,
+                            Expr::col((deadline::Entity, deadline::Column::Revision)).add(1),
+                        )
+                        .to_owned(),
+                    )
+                    .exec_without_returning(conn)
+                    .await?;
             }
             Change::Update { id, due, status } => {
                 bump(
@@ -835,13 +863,13 @@ where
         .await?)
 }
 
-/// Reflows every deadline of a territory: after a parameter change, or as the daily pass that
-/// judges markets' pace as days go by.
-pub async fn sync_territory<C: ConnectionTrait>(
+/// Every object of a territory that has deadlines, in the order a reflow re-derives them
+/// (service::reflow: after a parameter change, or as the daily pass that judges markets' pace
+/// as days go by).
+pub async fn subjects_of<C: ConnectionTrait>(
     conn: &C,
-    ctx: &Ctx,
     territory_id: Uuid,
-) -> AppResult<usize> {
+) -> AppResult<Vec<SubjectRef>> {
     let markets =
         ids_in::<market::Entity, _>(conn, market::Column::TerritoryId, territory_id).await?;
     let chantiers =
@@ -878,10 +906,7 @@ pub async fn sync_territory<C: ConnectionTrait>(
             .into_iter()
             .map(SubjectRef::Participant),
     );
-    for s in &subjects {
-        sync(conn, ctx, *s).await?;
-    }
-    Ok(subjects.len())
+    Ok(subjects)
 }
 
 /// A deadline as read on a day in its territory.
@@ -889,6 +914,8 @@ pub async fn sync_territory<C: ConnectionTrait>(
 pub struct View {
     pub row: deadline::Model,
     pub status: DeadlineStatus,
+    /// Its territory's reflow is pending or running: it may still move.
+    pub refreshing: bool,
 }
 
 #[derive(Debug, Default, InputObject)]
@@ -1035,6 +1062,7 @@ pub async fn views(ctx: &Ctx, rows: Vec<deadline::Model>) -> AppResult<Vec<View>
         .iter()
         .map(|t| (t.id, super::territory::time_zone(t)))
         .collect();
+    let refreshing = super::reflow::pending_among(&ctx.db.conn, zones.keys().copied()).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -1048,7 +1076,11 @@ pub async fn views(ctx: &Ctx, rows: Vec<deadline::Model>) -> AppResult<Vec<View>
                 row.due_on,
                 ctx.clock.today_in(tz),
             );
-            View { row, status }
+            View {
+                refreshing: refreshing.contains(&row.territory_id),
+                row,
+                status,
+            }
         })
         .collect())
 }
@@ -1074,14 +1106,16 @@ pub async fn of_subject(ctx: &Ctx, subject_id: Uuid) -> AppResult<Vec<View>> {
     views(ctx, rows).await
 }
 
-/// `sync_territory` for a facilitator of the territory, in one transaction.
+/// A facilitator asks for their territory's deadlines to be re-derived: the territory is
+/// marked, and the scheduler reflows it within a minute (service::reflow). Returns how many
+/// objects the reflow will look at.
 pub async fn refresh(ctx: &Ctx, actor: &Actor, territory_id: ID) -> AppResult<usize> {
     let territory = ids::decode(Kind::Territory, &territory_id, "territoryId")?;
     if !actor.facilitates(territory) {
         return Err(AppError::NotFound("territoire".into()));
     }
     let txn = ctx.db.begin_write().await?;
-    let n = sync_territory(&txn.txn, ctx, territory).await?;
+    super::reflow::mark(&txn.txn, ctx, territory).await?;
     txn.commit().await?;
-    Ok(n)
+    Ok(subjects_of(&ctx.db.conn, territory).await?.len())
 }

@@ -20,6 +20,7 @@ pub mod participant;
 pub mod passwords;
 pub mod path;
 pub mod placement;
+pub mod reflow;
 pub mod reminders;
 pub mod report;
 pub mod scope;

@@ -245,14 +245,9 @@ pub async fn set(
         Some(&audit::json(&row)),
     )
     .await?;
-    // Offsets, recipients and dates of the rules may have changed: reflow open deadlines.
-    super::deadlines::sync_territory(&txn.txn, ctx, place.territory).await?;
-    // Reminder offsets, recipients and hours are parameters too: plan the territory again.
-    super::reminders::replan(
-        &txn.txn,
-        sea_orm::Condition::all().add(entity::deadline::Column::TerritoryId.eq(place.territory)),
-    )
-    .await?;
+    // Offsets, recipients and dates of the rules may have changed: the scheduler reflows the
+    // territory's deadlines and plans its reminders again, out of this request (service::reflow).
+    super::reflow::mark(&txn.txn, ctx, place.territory).await?;
     txn.commit().await?;
     Ok(row)
 }

@@ -192,6 +192,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Runs the scheduler's reflow job (what follows a parameter change or `refreshDeadlines`
+    /// within a minute); panics if another instance held the lock. Returns what it did.
+    pub async fn reflow(&self) -> Vec<passerelle::service::reflow::Done> {
+        passerelle::service::reflow::run(&self.ctx)
+            .await
+            .map_err(|e| e.message())
+            .unwrap()
+            .expect("nobody else reflowing")
+    }
+
     /// Runs a query; the raw response as JSON (`data` and `errors`).
     pub async fn run(&self, query: &str, vars: Value) -> Value {
         serde_json::to_value(self.schema.execute(self.request(query, vars)).await).unwrap()

@@ -229,6 +229,8 @@ pub async fn build(app: &TestApp) -> Cast {
         )
         .await;
     }
+    // The scheduler's reflow, as it would run within a minute.
+    app.reflow().await;
     // Reminders of every deadline, planned as the scheduler would (nothing is sent).
     let scheduler = passerelle::service::reminders::scheduler::Scheduler::new(
         app.ctx.clone(),

@@ -8,21 +8,21 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use entity::{deadline, territory};
-use sea_orm::{ColumnTrait, Condition, EntityTrait};
+use entity::territory;
+use sea_orm::EntityTrait;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::compose::{Composed, compose};
 use super::mailer::Mailer;
 use super::outbox::{self, Outcome};
-use super::{Settings, digest, plan, replan};
+use super::{Settings, digest, plan};
 use crate::config::MailConfig;
-use crate::domain::deadlines::DeadlineStatus;
 use crate::domain::reminders::{OfficeHours, ReminderStatus, backoff};
 use crate::error::AppResult;
 use crate::service::Ctx;
 use crate::service::params::{Place, set_at};
+use crate::service::reflow;
 
 /// The cron expressions of the jobs (with seconds: `0 30 7 * * Mon-Fri`).
 #[derive(Debug, Clone)]
@@ -33,6 +33,7 @@ pub struct Crons {
     pub digest: cron::Schedule,
     pub weekly_digest: cron::Schedule,
     pub refresh: cron::Schedule,
+    pub reflow: cron::Schedule,
 }
 
 impl Crons {
@@ -48,6 +49,7 @@ impl Crons {
             digest: parse("DIGEST_CRON", &c.digest_cron)?,
             weekly_digest: parse("WEEKLY_DIGEST_CRON", &c.weekly_digest_cron)?,
             refresh: parse("REFRESH_CRON", &c.refresh_cron)?,
+            reflow: parse("REFLOW_CRON", &c.reflow_cron)?,
         })
     }
 }
@@ -126,6 +128,8 @@ enum Job {
     Plan,
     Send,
     Refresh,
+    /// Reflow the territories marked by a parameter change (service::reflow).
+    Reflow,
 }
 
 impl Scheduler {
@@ -167,22 +171,20 @@ impl Scheduler {
     }
 
     /// Re-derives the deadlines that move with time alone (a market falling behind its
-    /// target), and plans every open deadline again (new accounts, changed addresses).
+    /// target) and plans them again (new accounts, changed addresses): every territory is
+    /// marked and reflowed as after a parameter change, by whichever instance has the reflow
+    /// lock. Returns how many objects this instance re-derived.
     pub async fn refresh(&self) -> AppResult<usize> {
-        let mut n = 0;
-        for t in territory::Entity::find().all(&self.ctx.db.conn).await? {
-            let txn = self.ctx.db.begin_write().await?;
-            n += crate::service::deadlines::sync_territory(&txn.txn, &self.ctx, t.id).await?;
-            txn.commit().await?;
-        }
-        let txn = self.ctx.db.begin_write().await?;
-        replan(
-            &txn.txn,
-            Condition::all().add(deadline::Column::Status.eq(DeadlineStatus::Open.as_str())),
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(n)
+        reflow::mark_all(&self.ctx).await?;
+        Ok(self
+            .reflow()
+            .await?
+            .map_or(0, |done| done.iter().map(|d| d.subjects).sum()))
+    }
+
+    /// Reflows the marked territories, unless another instance is at it (`None`).
+    pub async fn reflow(&self) -> AppResult<Option<Vec<reflow::Done>>> {
+        reflow::run(&self.ctx).await
     }
 
     /// Deletes what can never count again: expired sessions and login failures out of the
@@ -389,6 +391,10 @@ impl Scheduler {
                     .await
                     .map(|n| format!("{n} objects re-derived"))
             }
+            Job::Reflow => self.reflow().await.map(|done| match done {
+                None => "another instance is reflowing".into(),
+                Some(done) => format!("{} territories reflowed", done.len()),
+            }),
         };
         match result {
             Ok(what) => tracing::debug!(?job, "{what}"),
@@ -423,6 +429,7 @@ impl Scheduler {
             (Job::Plan, &self.crons.plan),
             (Job::Send, &self.crons.send),
             (Job::Refresh, &self.crons.refresh),
+            (Job::Reflow, &self.crons.reflow),
         ];
         let next = |s: &cron::Schedule, after: DateTime<Utc>| s.after(&after).next();
         let mut due: Vec<Option<DateTime<Utc>>> = jobs
