@@ -559,7 +559,7 @@ async fn a_rejected_statement_reopens_its_deadline(app: &TestApp) {
         (&json!("OPEN"), &json!(null)),
         "a rejected statement does not meet its deadline"
     );
-    // Open again: the scheduler plans its reminders as for any open deadline.
+    // Open again, as if the month had never been declared.
     // A new declaration meets it again.
     app.record_ok(&w.placement, "2026-11", "38").await;
     assert_eq!(
