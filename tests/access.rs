@@ -271,7 +271,9 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             json!({"m": ghost(passerelle::ids::Kind::Market)}),
         ),
         "grantCommercialDerogation" => (
-            q("mutation($i: GrantCommercialDerogationInput!) { grantCommercialDerogation(input: $i) { reference } }"),
+            q(
+                "mutation($i: GrantCommercialDerogationInput!) { grantCommercialDerogation(input: $i) { reference } }",
+            ),
             json!({"i": {"chantierId": ghost(passerelle::ids::Kind::Chantier), "reference": "Arrêté 1", "decidedOn": "2026-01-10"}}),
         ),
         "addChantierSupervisor" => (

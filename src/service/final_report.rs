@@ -117,13 +117,15 @@ pub async fn produce(
             "le rapport final se produit quand le marché est terminé (COMPLETED) ; celui-ci est {status} (market not completed)"
         )));
     }
-    let w = window(ctx, &txn.txn, m.territory_id, Dates::default()).await?;
-    let report = market_report::build(&txn.txn, &m, w).await?;
-    let params = set_at(&txn.txn, Place::of_market(&m), w.as_at).await?;
+    // The ledger's size first: under READ COMMITTED an entry landing while the report is built
+    // then makes it look out of date (safe), never up to date without that entry.
     let size = ledger_sizes(&txn.txn, &[m.id])
         .await?
         .remove(&m.id)
         .unwrap_or_default();
+    let w = window(ctx, &txn.txn, m.territory_id, Dates::default()).await?;
+    let report = market_report::build(&txn.txn, &m, w).await?;
+    let params = set_at(&txn.txn, Place::of_market(&m), w.as_at).await?;
     let version = latest(&txn.txn, &[m.id])
         .await?
         .get(&m.id)

@@ -42,6 +42,7 @@ pub struct Commitment {
     pub met: Option<bool>,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn commitment(
     category: AnruCategory,
     rate_bp: i32,
