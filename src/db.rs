@@ -217,11 +217,14 @@ impl Db {
                 .map(JobLock::Sqlite));
         }
         let txn = self.conn.begin().await?;
+        // Keyed by schema too: advisory locks are per database, and stores that share one
+        // database in separate schemas (tests) do not exclude each other.
         let got = txn
             .query_one_raw(Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
-                "SELECT pg_try_advisory_xact_lock($1) AS got",
-                [lock_id(key).into()],
+                "SELECT pg_try_advisory_xact_lock(\
+                 ('x' || substr(md5(current_schema() || ':' || $1), 1, 16))::bit(64)::bigint) AS got",
+                [key.into()],
             ))
             .await?
             .map(|r| r.try_get::<bool>("", "got"))

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::Ctx;
 use super::deadlines::{self, SubjectRef};
+use crate::domain::deadlines::DeadlineStatus;
 use crate::error::{AppError, AppResult};
 
 /// Subjects re-derived per write transaction: a few hundred milliseconds of writing at most.
@@ -156,8 +157,8 @@ pub async fn run_chunked(ctx: &Ctx, chunk: usize) -> AppResult<Option<Vec<Done>>
     Ok(Some(done))
 }
 
-/// Re-derives a marked territory's deadlines chunk by chunk, then plans its reminders again
-/// (their offsets, recipients and hours are parameters too) and records the marks it served.
+/// Re-derives a marked territory's deadlines chunk by chunk, then plans the reminders of its open
+/// deadlines again (offsets, recipients and hours are parameters too) and records the marks served.
 async fn reflow(ctx: &Ctx, mark: &tr::Model, chunk: usize) -> AppResult<Done> {
     let clock = Instant::now();
     let territory = mark.territory_id;
@@ -175,9 +176,13 @@ async fn reflow(ctx: &Ctx, mark: &tr::Model, chunk: usize) -> AppResult<Done> {
         chunks += 1;
     }
     let txn = ctx.db.begin_write().await?;
+    // Open ones only, as the nightly pass always did: a closed deadline's reminders are
+    // settled, and one closed by this reflow had its revision moved already.
     super::reminders::replan(
         &txn.txn,
-        Condition::all().add(deadline::Column::TerritoryId.eq(territory)),
+        Condition::all()
+            .add(deadline::Column::TerritoryId.eq(territory))
+            .add(deadline::Column::Status.eq(DeadlineStatus::Open.as_str())),
     )
     .await?;
     // Only the marks read before the first chunk are served; later ones stay pending.
