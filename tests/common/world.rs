@@ -884,6 +884,21 @@ async fn territory(
             &["planCommission", "id"],
         ));
     }
+    // A market completed and reported on: the final report names who produced it (an e-mail).
+    ok_as(
+        app,
+        &fac,
+        "mutation($i: TransitionMarketInput!) { transitionMarket(input: $i) { id } }",
+        json!({"i": {"marketId": m1_id, "to": "COMPLETED"}}),
+    )
+    .await;
+    ok_as(
+        app,
+        &fac,
+        "mutation($m: ID!) { produceMarketFinalReport(marketId: $m) { version } }",
+        json!({"m": m1_id}),
+    )
+    .await;
     (accounts, (fac, territory, planned))
 }
 
