@@ -522,31 +522,52 @@ pub async fn run(config: &Config, ctx: &Ctx, args: &BenchArgs) -> Result<String,
         .await
         .map_err(db)?;
     let first_of_month = today.with_day(1).expect("first of month");
-    let days: Vec<NaiveDate> = first_of_month
+    // Today included (a day may be declared on the day): on the 1st of a month there is no
+    // other; a month starting on a weekend has only weekend days until its first Monday.
+    let month_so_far: Vec<NaiveDate> = first_of_month
         .iter_days()
-        .take_while(|d| *d < today)
+        .take_while(|d| *d <= today)
+        .collect();
+    let weekdays: Vec<NaiveDate> = month_so_far
+        .iter()
+        .copied()
         .filter(|d| d.weekday().number_from_monday() <= 5)
         .collect();
+    let days = if weekdays.is_empty() {
+        month_so_far
+    } else {
+        weekdays
+    };
     // Days an earlier run already recorded would be refused as duplicates: skip them, so the
     // bench can run again on the same database.
-    let taken: std::collections::HashSet<(Uuid, NaiveDate)> = hour_entry::Entity::find()
+    // A placement whose month is declared as a month takes no day entries (month or days).
+    let recorded: Vec<(Uuid, NaiveDate, String)> = hour_entry::Entity::find()
         .select_only()
         .column(hour_entry::Column::PlacementId)
         .column(hour_entry::Column::PeriodStart)
-        .filter(hour_entry::Column::PeriodKind.eq("DAY"))
+        .column(hour_entry::Column::PeriodKind)
         .filter(hour_entry::Column::PeriodStart.gte(first_of_month))
         .into_tuple()
         .all(conn)
         .await
-        .map_err(db)?
-        .into_iter()
+        .map_err(db)?;
+    let by_month_set: std::collections::HashSet<Uuid> = recorded
+        .iter()
+        .filter(|(_, _, kind)| kind == "MONTH")
+        .map(|(p, _, _)| *p)
         .collect();
+    let taken: std::collections::HashSet<(Uuid, NaiveDate)> = recorded
+        .into_iter()
+        .filter(|(_, _, kind)| kind == "DAY")
+        .map(|(p, d, _)| (p, d))
+        .collect();
+    let by_month = &by_month_set;
     let slots: Vec<(Uuid, NaiveDate)> = days
         .iter()
         .flat_map(|d| {
             placements
                 .iter()
-                .filter(move |(_, s)| s <= d)
+                .filter(move |(p, s)| s <= d && !by_month.contains(p))
                 .map(move |(p, _)| (*p, *d))
         })
         .filter(|slot| !taken.contains(slot))
