@@ -435,49 +435,14 @@ mod tests {
 
     #[test]
     fn future_period_boundary() {
-        let start = d("2026-01-01");
         let today = d(TODAY);
-        assert!(
-            check_record(
-                Period::day(today),
-                60,
-                &Worked::new(start, None),
-                today,
-                &[]
-            )
-            .is_ok()
-        );
-        assert!(
-            check_record(
-                Period::day(d("2026-11-23")),
-                60,
-                &Worked::new(start, None),
-                today,
-                &[]
-            )
-            .is_err()
-        );
+        let check =
+            |period| check_record(period, 60, &Worked::new(d("2026-01-01"), None), today, &[]);
+        assert!(check(Period::day(today)).is_ok());
+        assert!(check(Period::day(d("2026-11-23"))).is_err());
         // The current month may be declared as it runs; next month not.
-        assert!(
-            check_record(
-                Period::month_of(today),
-                60,
-                &Worked::new(start, None),
-                today,
-                &[]
-            )
-            .is_ok()
-        );
-        assert!(
-            check_record(
-                Period::month_of(d("2026-12-01")),
-                60,
-                &Worked::new(start, None),
-                today,
-                &[]
-            )
-            .is_err()
-        );
+        assert!(check(Period::month_of(today)).is_ok());
+        assert!(check(Period::month_of(d("2026-12-01"))).is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QuerySelect, Set, Statement,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -300,6 +300,9 @@ pub async fn import(
         for p in placement::Entity::find()
             .filter(scope::placements(actor)?)
             .filter(placement::Column::Reference.is_in(chunk.to_vec()))
+            // One order for every import (chunks and rows by reference): two overlapping
+            // imports wait for each other instead of deadlocking.
+            .order_by_asc(placement::Column::Reference)
             .lock_exclusive()
             .all(conn)
             .await?
