@@ -131,20 +131,9 @@ async fn two_schedulers_refresh_each_territory_once(app: &TestApp) {
     const ROUNDS: usize = 5;
     for round in 0..ROUNDS {
         app.clock.advance(chrono::Duration::days(1));
-        let barrier = Arc::new(Barrier::new(2));
-        let tasks: Vec<_> = schedulers
-            .iter()
-            .map(|s| {
-                let (s, barrier) = (s.clone(), barrier.clone());
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    s.refresh().await
-                })
-            })
-            .collect();
         let mut total = 0;
-        for t in tasks {
-            total += t.await.unwrap().map_err(|e| e.message()).unwrap();
+        for done in at_once(&schedulers, |s| async move { s.refresh().await }).await {
+            total += done.map_err(|e| e.message()).unwrap();
         }
         assert_eq!(total, subjects, "night {round}: re-derived once in all");
     }
@@ -153,6 +142,31 @@ async fn two_schedulers_refresh_each_territory_once(app: &TestApp) {
 const SET: &str = "mutation($i: SetParameterInput!) { setParameter(input: $i) { id } }";
 
 /// The territory's statements fall on `day` of the month from now on.
+/// Runs `job` on every scheduler at once (released together by a barrier); their results.
+async fn at_once<T, F, Fut>(schedulers: &[Scheduler], job: F) -> Vec<T>
+where
+    F: Fn(Scheduler) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(schedulers.len()));
+    let tasks: Vec<_> = schedulers
+        .iter()
+        .map(|s| {
+            let (run, barrier) = (job(s.clone()), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                run.await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
 async fn statements_on(app: &TestApp, w: &World, day: u32) {
     app.ok(
         SET,
@@ -227,20 +241,9 @@ async fn two_schedulers_reflow_a_parameter_change_once(app: &TestApp) {
         statements_on(app, &w, day).await;
         let marked = reflow_row(app, territory).await;
         assert!(marked.requested > marked.reflowed, "round {round}: marked");
-        let barrier = Arc::new(Barrier::new(2));
-        let tasks: Vec<_> = schedulers
-            .iter()
-            .map(|s| {
-                let (s, barrier) = (s.clone(), barrier.clone());
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    s.reflow().await
-                })
-            })
-            .collect();
         let mut reflowed = 0;
-        for t in tasks {
-            let done = t.await.unwrap().map_err(|e| e.message()).unwrap();
+        for done in at_once(&schedulers, |s| async move { s.reflow().await }).await {
+            let done = done.map_err(|e| e.message()).unwrap();
             reflowed += done.map_or(0, |d| d.len());
         }
         assert_eq!(reflowed, 1, "round {round}: one reflow");
