@@ -91,11 +91,9 @@ impl Chantier {
         &self,
         ctx: &Context<'_>,
     ) -> Result<Option<CommercialDerogation>> {
-        Ok(
-            service::chantier::latest_derogation(&app(ctx).db.conn, self.0.id)
-                .await?
-                .map(CommercialDerogation::from),
-        )
+        // Newest first: the first is the one in force.
+        let rows = children::<entity::commercial_derogation::Entity>(ctx, self.0.id).await?;
+        Ok(rows.into_iter().next().map(CommercialDerogation::from))
     }
     async fn supervisors(&self, ctx: &Context<'_>) -> Result<Vec<Supervisor>> {
         let rows = children::<chantier_supervisor::Entity>(ctx, self.0.id).await?;

@@ -158,6 +158,7 @@ child! {
     eligibility: ParticipantId (participant_id) by Id, desc;
     eligibility_proof: EligibilityId (eligibility_id) by Id;
     pass_iae: ParticipantId (participant_id) by StartDate, desc;
+    commercial_derogation: ChantierId (chantier_id) by Id, desc;
 }
 
 /// The children of one parent, of entity `E`.
