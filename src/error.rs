@@ -17,6 +17,14 @@ pub enum AppError {
     NotFound(String),
     /// The request is valid but clashes with the current state (duplicate, wrong status).
     Conflict(String),
+    /// An edit named a version another change has replaced: who made it, when, and the
+    /// version now current (code CONFLICT, field `version`).
+    Stale {
+        message: String,
+        changed_by: String,
+        changed_at: Option<chrono::DateTime<chrono::Utc>>,
+        current: i32,
+    },
     Forbidden,
     /// FORBIDDEN with the reason shown, where the reason reveals nothing the caller may not
     /// know (a rule on what it may see, not whether something exists).
@@ -62,6 +70,7 @@ impl AppError {
     pub fn message(&self) -> String {
         match self {
             AppError::BadInput { message, .. }
+            | AppError::Stale { message, .. }
             | AppError::Conflict(message)
             | AppError::ForbiddenBecause(message) => message.clone(),
             AppError::NotFound(what) => format!("{what} introuvable (not found)"),
@@ -92,7 +101,7 @@ impl AppError {
         match self {
             AppError::BadInput { .. } => "BAD_USER_INPUT",
             AppError::NotFound(_) => "NOT_FOUND",
-            AppError::Conflict(_) => "CONFLICT",
+            AppError::Conflict(_) | AppError::Stale { .. } => "CONFLICT",
             AppError::Forbidden | AppError::ForbiddenBecause(_) => "FORBIDDEN",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
             AppError::FileRefused { .. } => "FILE_REFUSED",
@@ -139,6 +148,20 @@ impl ErrorExtensions for AppError {
                     ext.set("limit", b.limit.as_str());
                     ext.set("value", b.value.as_str());
                 }
+            }
+            if let AppError::Stale {
+                changed_by,
+                changed_at,
+                current,
+                ..
+            } = self
+            {
+                ext.set("field", "version");
+                ext.set("changedBy", changed_by.as_str());
+                if let Some(at) = changed_at {
+                    ext.set("changedAt", at.to_rfc3339());
+                }
+                ext.set("currentVersion", *current);
             }
             if let AppError::FileRefused { errors, total } = self {
                 ext.set("field", "file");

@@ -337,7 +337,7 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
         ),
         "updateConvention" => (
             q("mutation($i: UpdateConventionInput!) { updateConvention(input: $i) { id } }"),
-            json!({"i": {"conventionId": ghost(passerelle::ids::Kind::Convention)}}),
+            json!({"i": {"conventionId": ghost(passerelle::ids::Kind::Convention), "version": 1}}),
         ),
         "addConventionParty" => (
             q(

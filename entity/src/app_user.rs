@@ -14,9 +14,19 @@ pub struct Model {
     pub organization_id: Option<Uuid>,
     pub active: bool,
     pub created_at: DateTimeUtc,
+    /// Bumped by every change (see `ActiveModelBehavior`); an edit names the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
-impl ActiveModelBehavior for ActiveModel {}
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        Ok(crate::bump_version(self, insert, |m| &mut m.version))
+    }
+}

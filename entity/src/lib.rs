@@ -45,3 +45,20 @@ pub mod status_change;
 pub mod territory;
 pub mod territory_reflow;
 pub mod user_territory;
+
+/// Every save of a versioned row through its `ActiveModel` moves its version: an insert starts
+/// at 1, an update of a row that was read adds one to the version read. So no code path can
+/// change such a row and keep its version (bulk `update_many` must bump it by hand).
+pub fn bump_version<A>(
+    mut am: A,
+    insert: bool,
+    field: impl Fn(&mut A) -> &mut sea_orm::ActiveValue<i32>,
+) -> A {
+    let v = field(&mut am);
+    match v {
+        sea_orm::ActiveValue::NotSet if insert => *v = sea_orm::ActiveValue::Set(1),
+        sea_orm::ActiveValue::Unchanged(n) if !insert => *v = sea_orm::ActiveValue::Set(*n + 1),
+        _ => {}
+    }
+    am
+}

@@ -13,6 +13,8 @@ pub struct Model {
     pub amount_cents: Option<i64>,
     pub target_minutes: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// Bumped by every change (see `ActiveModelBehavior`); an edit names the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -31,4 +33,12 @@ impl Related<super::market::Entity> for Entity {
     }
 }
 
-impl ActiveModelBehavior for ActiveModel {}
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        Ok(crate::bump_version(self, insert, |m| &mut m.version))
+    }
+}

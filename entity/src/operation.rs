@@ -18,6 +18,8 @@ pub struct Model {
     /// ANRU commitment on local-management (GUP) markets, in basis points (1000 = 10 %).
     pub gup_rate_bp: i32,
     pub created_at: DateTimeUtc,
+    /// Bumped by every change (see `ActiveModelBehavior`); an edit names the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -30,4 +32,12 @@ pub enum Relation {
     Territory,
 }
 
-impl ActiveModelBehavior for ActiveModel {}
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        Ok(crate::bump_version(self, insert, |m| &mut m.version))
+    }
+}

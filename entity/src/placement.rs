@@ -24,12 +24,22 @@ pub struct Model {
     /// Why a CDDI runs beyond its usual cap (`CddiDerogation`).
     pub derogation: Option<String>,
     pub training_end_date: Option<Date>,
+    /// Bumped by every change (see `ActiveModelBehavior`); an edit names the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
-impl ActiveModelBehavior for ActiveModel {}
+#[async_trait::async_trait]
+impl ActiveModelBehavior for ActiveModel {
+    async fn before_save<C>(self, _db: &C, insert: bool) -> Result<Self, DbErr>
+    where
+        C: ConnectionTrait,
+    {
+        Ok(crate::bump_version(self, insert, |m| &mut m.version))
+    }
+}
 
 /// The reference a company quotes for this placement in its monthly statement ("MS-" and ten
 /// Crockford base-32 characters of the id's random bits: short, readable, no I/L/O/U to misread).

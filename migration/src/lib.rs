@@ -17,6 +17,7 @@ mod m20261201_000012_erasable_proofs;
 mod m20261201_000014_territory_reflow;
 mod m20261201_000015_market_final_report;
 mod m20261201_000016_commercial_derogation;
+mod m20261201_000017_versions;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_territory_reflow::Migration),
             Box::new(m20261201_000015_market_final_report::Migration),
             Box::new(m20261201_000016_commercial_derogation::Migration),
+            Box::new(m20261201_000017_versions::Migration),
         ]
     }
 }

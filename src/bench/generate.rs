@@ -298,6 +298,7 @@ impl Gen {
             |g: &mut Gen, name: String, kind: OrganizationKind, sub: Option<SiaeSubtype>| {
                 let id = g.id();
                 rows.push(organization::ActiveModel {
+                    version: Set(1),
                     id: Set(id),
                     search_text: Set(crate::domain::text::search_key(&[&name])),
                     name: Set(name),
@@ -369,6 +370,7 @@ impl Gen {
     ) -> Result<Vec<Uuid>, String> {
         let rows: Vec<operation::ActiveModel> = (0..OPERATIONS)
             .map(|i| operation::ActiveModel {
+                version: Set(1),
                 id: Set(self.id()),
                 territory_id: Set(self.territory),
                 owner_id: Set(Some(orgs.buyers[i])),
@@ -437,6 +439,7 @@ impl Gen {
                 let lot_id = self.id();
                 my_lots.push((lot_id, awardee));
                 lots.push(lot::ActiveModel {
+                    version: Set(1),
                     id: Set(lot_id),
                     market_id: Set(id),
                     number: Set(n),
@@ -450,6 +453,7 @@ impl Gen {
             let reference = format!("{}-{}-{i:05}", self.code, start.year());
             let title = format!("Marché {i} — travaux et services");
             markets.push(market::ActiveModel {
+                version: Set(1),
                 id: Set(id),
                 territory_id: Set(self.territory),
                 buyer_id: Set(*self.rng.pick(&orgs.buyers)),
@@ -578,6 +582,7 @@ impl Gen {
                     .rng
                     .weighted(&[(35 * 60, 50), (26 * 60, 20), (20 * 60, 30)]);
                 placements.push(placement::ActiveModel {
+                    version: Set(1),
                     id: Set(id),
                     reference: Set(entity::placement::reference_for(id)),
                     participant_id: Set(participant),
@@ -674,6 +679,7 @@ impl Gen {
             _ => vec![Public::LongTermUnemployed],
         };
         rows.push(participant::ActiveModel {
+            version: Set(1),
             id: Set(id),
             territory_id: Set(self.territory),
             first_name: Set(first.into()),
@@ -834,6 +840,7 @@ impl Gen {
                 let id = self.id();
                 let end = start + Months::new(36) - Duration::days(1);
                 rows.push(convention::ActiveModel {
+                    version: Set(1),
                     id: Set(id),
                     territory_id: Set(self.territory),
                     kind: Set(ConventionKind::StateAgreement.as_str().into()),
@@ -913,6 +920,7 @@ impl Gen {
             let held = starts < self.now;
             let id = self.id();
             rows.push(commission::ActiveModel {
+                version: Set(1),
                 id: Set(id),
                 territory_id: Set(self.territory),
                 kind: Set(CommissionKind::InsertionCommission.as_str().into()),

@@ -100,6 +100,7 @@ pub async fn run(ctx: &Ctx, scale: Scale) -> Result<String, String> {
     for i in 0..scale.markets {
         let (m, l) = (Uuid::now_v7(), Uuid::now_v7());
         markets.push(market::ActiveModel {
+            version: Set(1),
             id: Set(m),
             territory_id: Set(t.id),
             buyer_id: Set(buyer.id),
@@ -131,6 +132,7 @@ pub async fn run(ctx: &Ctx, scale: Scale) -> Result<String, String> {
             updated_at: Set(now),
         });
         lots.push(lot::ActiveModel {
+            version: Set(1),
             id: Set(l),
             market_id: Set(m),
             number: Set(1),
@@ -164,6 +166,7 @@ pub async fn run(ctx: &Ctx, scale: Scale) -> Result<String, String> {
         for j in 0..scale.people_per_market {
             let (pa, pl) = (Uuid::now_v7(), Uuid::now_v7());
             people.push(participant::ActiveModel {
+                version: Set(1),
                 id: Set(pa),
                 territory_id: Set(t.id),
                 first_name: Set("Prénom".into()),
@@ -187,6 +190,7 @@ pub async fn run(ctx: &Ctx, scale: Scale) -> Result<String, String> {
                 created_at: Set(now),
             });
             placements.push(placement::ActiveModel {
+                version: Set(1),
                 id: Set(pl),
                 reference: Set(entity::placement::reference_for(pl)),
                 participant_id: Set(pa),

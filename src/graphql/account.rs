@@ -19,6 +19,11 @@ pub struct User(pub app_user::Model);
 
 #[Object]
 impl User {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     pub async fn id(&self) -> ID {
         ids::encode(Kind::User, self.0.id)
     }

@@ -30,6 +30,11 @@ pub struct Chantier(pub chantier::Model);
 
 #[Object]
 impl Chantier {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Chantier, self.0.id)
     }

@@ -28,6 +28,11 @@ pub struct Placement(pub placement::Model);
 
 #[Object]
 impl Placement {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Placement, self.0.id)
     }

@@ -230,6 +230,11 @@ pub struct Market(pub market::Model);
 
 #[Object]
 impl Market {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Market, self.0.id)
     }
@@ -413,6 +418,11 @@ pub struct Lot(pub lot::Model);
 
 #[Object]
 impl Lot {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Lot, self.0.id)
     }

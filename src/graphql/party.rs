@@ -25,6 +25,11 @@ pub struct Territory(pub territory::Model);
 
 #[Object]
 impl Territory {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Territory, self.0.id)
     }
@@ -45,6 +50,11 @@ pub struct Organization(pub organization::Model);
 
 #[Object]
 impl Organization {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Organization, self.0.id)
     }
@@ -81,6 +91,11 @@ pub struct Operation(pub operation::Model);
 
 #[Object]
 impl Operation {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Operation, self.0.id)
     }
@@ -133,6 +148,11 @@ pub struct Participant(pub participant::Model);
 
 #[Object]
 impl Participant {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Participant, self.0.id)
     }

@@ -31,6 +31,11 @@ pub struct Eligibility(pub eligibility::Model);
 
 #[Object]
 impl Eligibility {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     async fn id(&self) -> ID {
         ids::encode(Kind::Eligibility, self.0.id)
     }

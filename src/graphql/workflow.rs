@@ -210,6 +210,11 @@ pub struct Convention(pub convention::Model);
 
 #[Object]
 impl Convention {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Convention, self.0.id)
     }
@@ -351,6 +356,11 @@ pub struct Commission(pub commission::Model);
 
 #[Object]
 impl Commission {
+    /// Changes with every change of the object; an edit names the version it read.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Commission, self.0.id)
     }

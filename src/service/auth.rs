@@ -140,6 +140,7 @@ pub async fn create_user(
         )));
     }
     let user = app_user::ActiveModel {
+        version: Set(1),
         id: Set(ctx.clock.new_id()),
         email: Set(email),
         password_hash: Set(password_hash),

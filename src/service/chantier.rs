@@ -191,6 +191,7 @@ pub async fn create(
         }
     }
     let row = chantier::ActiveModel {
+        version: Set(1),
         id: Set(ctx.clock.new_id()),
         territory_id: Set(territory),
         search_text: Set(text::search_key(&[&title, &place_name])),

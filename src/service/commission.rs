@@ -236,6 +236,7 @@ pub async fn plan(
     }
     let now = ctx.clock.now();
     let row = commission::ActiveModel {
+        version: Set(1),
         id: Set(ctx.clock.new_id()),
         territory_id: Set(territory),
         kind: Set(input.kind.as_str().into()),

@@ -72,6 +72,8 @@ pub struct CreateConventionInput {
 #[derive(Debug, InputObject)]
 pub struct UpdateConventionInput {
     pub convention_id: ID,
+    /// The version the edit was made on (CONFLICT if another change landed since).
+    pub version: i32,
     pub title: Option<String>,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
@@ -340,6 +342,7 @@ pub async fn create(
     }
     let now = ctx.clock.now();
     let row = convention::ActiveModel {
+        version: Set(1),
         id: Set(ctx.clock.new_id()),
         territory_id: Set(territory),
         kind: Set(input.kind.as_str().into()),
@@ -390,6 +393,7 @@ pub async fn update(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let c = for_update(conn, actor, &input.convention_id).await?;
+    super::edit::expect_version(conn, Kind::Convention, c.id, c.version, input.version).await?;
     let status = ConventionStatus::from_db(&c.status);
     let dates_change = input.start_date.is_some() || input.end_date.is_some();
     if dates_change {

@@ -116,6 +116,7 @@ pub async fn record(
     let params = set_at(&txn.txn, Place::territory(person.territory_id), checked_on).await?;
     let valid_until = rules::check(&claim, today, &params)?;
     let row = eligibility::ActiveModel {
+        version: Set(1),
         id: Set(ctx.clock.new_id()),
         participant_id: Set(participant_id),
         scheme: Set(input.scheme.as_str().to_string()),

@@ -154,6 +154,7 @@ async fn insert_lot<C: ConnectionTrait>(
         )));
     }
     Ok(lot::ActiveModel {
+        version: Set(1),
         id: Set(ctx.clock.new_id()),
         market_id: Set(market_id),
         number: Set(input.number),
@@ -238,6 +239,7 @@ pub async fn create(
     }
     let now = ctx.clock.now();
     let row = market::ActiveModel {
+        version: Set(1),
         id: Set(ctx.clock.new_id()),
         territory_id: Set(territory_id),
         buyer_id: Set(buyer_id),

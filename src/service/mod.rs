@@ -8,6 +8,7 @@ pub mod commission;
 pub mod convention;
 pub mod deadlines;
 pub mod demo;
+pub mod edit;
 pub mod eligibility;
 pub mod final_report;
 pub mod ledger;

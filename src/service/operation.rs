@@ -76,6 +76,7 @@ pub async fn create(
         expect_kind(&txn.txn, owner, "ownerId", &[OrganizationKind::Buyer]).await?;
     }
     let row = operation::ActiveModel {
+        version: Set(1),
         id: Set(ctx.clock.new_id()),
         territory_id: Set(territory_id),
         owner_id: Set(owner_id),

@@ -91,6 +91,7 @@ pub async fn create(
         )));
     }
     let row = organization::ActiveModel {
+        version: Set(1),
         id: Set(ctx.clock.new_id()),
         search_text: Set(text::search_key(&[&name, siret.as_deref().unwrap_or("")])),
         name: Set(name),

@@ -99,6 +99,7 @@ pub async fn create(
         expect_kind(&txn.txn, p, "prescriberId", &[OrganizationKind::Prescriber]).await?;
     }
     let row = participant::ActiveModel {
+        version: Set(1),
         id: Set(ctx.clock.new_id()),
         territory_id: Set(territory_id),
         search_text: Set(text::search_key(&[&first_name, &last_name])),
@@ -253,6 +254,13 @@ pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participa
         .col_expr(
             placement::Column::Derogation,
             sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            placement::Column::Version,
+            sea_orm::sea_query::ExprTrait::add(
+                sea_orm::sea_query::Expr::col(placement::Column::Version),
+                1,
+            ),
         )
         .filter(placement::Column::ParticipantId.eq(p.id))
         .exec(&txn.txn)

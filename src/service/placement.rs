@@ -387,6 +387,7 @@ pub async fn create(
     .await?;
     let id = ctx.clock.new_id();
     let row = placement::ActiveModel {
+        version: Set(1),
         id: Set(id),
         reference: Set(placement::reference_for(id)),
         participant_id: Set(participant_id),

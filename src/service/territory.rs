@@ -76,6 +76,7 @@ pub async fn create(
         )));
     }
     let row = territory::ActiveModel {
+        version: Set(1),
         id: Set(ctx.clock.new_id()),
         code: Set(code),
         name: Set(name),
