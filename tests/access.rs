@@ -320,6 +320,22 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             q("mutation($i: ExitFollowUpInput!) { recordExitFollowUp(input: $i) { outcome } }"),
             json!({"i": {"placementId": ghost(passerelle::ids::Kind::Placement), "observedOn": "2026-10-31", "outcome": "CDI"}}),
         ),
+        "correctExit" => (
+            q("mutation($i: CorrectExitInput!) { correctExit(input: $i) { outcome } }"),
+            json!({"i": {"placementId": ghost(passerelle::ids::Kind::Placement), "version": 1, "reason": "date erronée"}}),
+        ),
+        "correctExitFollowUp" => (
+            q("mutation($i: CorrectFollowUpInput!) { correctExitFollowUp(input: $i) { outcome } }"),
+            json!({"i": {"placementId": ghost(passerelle::ids::Kind::Placement), "version": 1, "reason": "date erronée"}}),
+        ),
+        "updateImmersion" => (
+            q("mutation($i: UpdateImmersionInput!) { updateImmersion(input: $i) { id } }"),
+            json!({"i": {"immersionId": ghost(passerelle::ids::Kind::Immersion), "version": 1}}),
+        ),
+        "deleteImmersion" => (
+            q("mutation($id: ID!) { deleteImmersion(id: $id, version: 1) }"),
+            json!({"id": ghost(passerelle::ids::Kind::Immersion)}),
+        ),
         "workflow" => (
             q("query($id: ID!) { workflow(id: $id) { state } }"),
             json!({"id": w.market}),

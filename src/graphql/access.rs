@@ -190,6 +190,23 @@ pub const RULES: &[(&str, &str, Access)] = &[
         "recordExitFollowUp",
         Roles(&[Facilitator, Siae]),
     ),
+    // Who records a path's record corrects it (the employer only its own employees').
+    ("MutationRoot", "correctExit", Roles(&[Facilitator, Siae])),
+    (
+        "MutationRoot",
+        "correctExitFollowUp",
+        Roles(&[Facilitator, Siae]),
+    ),
+    (
+        "MutationRoot",
+        "updateImmersion",
+        Roles(&[Facilitator, Siae]),
+    ),
+    (
+        "MutationRoot",
+        "deleteImmersion",
+        Roles(&[Facilitator, Siae]),
+    ),
     // Life cycles are driven by facilitators; others read what concerns them.
     ("MutationRoot", "transition", Roles(&[Facilitator])),
     ("MutationRoot", "createConvention", Roles(&[Facilitator])),

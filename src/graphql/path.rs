@@ -25,6 +25,9 @@ use crate::service::path::{
     EndPlacementInput, ExitFollowUpInput, ExitStatisticsInput, ExtendPlacementInput,
     RecordImmersionInput,
 };
+use crate::service::path_corrections::{
+    CorrectExitInput, CorrectFollowUpInput, UpdateImmersionInput,
+};
 
 /// An eligibility check, with its criteria and proofs.
 pub struct Eligibility(pub eligibility::Model);
@@ -304,6 +307,41 @@ impl PathMutation {
         Ok(ExitRecord::of_exit(
             service::path::end(app(ctx), actor(ctx)?, input).await?,
         ))
+    }
+
+    /// Corrects an exit (date, outcome, detail, justification), with the reason; names the
+    /// placement's version.
+    async fn correct_exit(&self, ctx: &Context<'_>, input: CorrectExitInput) -> Result<ExitRecord> {
+        Ok(ExitRecord::of_exit(
+            service::path_corrections::correct_exit(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Corrects the situation recorded a year after the exit, with the reason.
+    async fn correct_exit_follow_up(
+        &self,
+        ctx: &Context<'_>,
+        input: CorrectFollowUpInput,
+    ) -> Result<ExitRecord> {
+        Ok(ExitRecord::of_follow_up(
+            service::path_corrections::correct_follow_up(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Corrects an immersion's host or dates; names its placement's version.
+    async fn update_immersion(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateImmersionInput,
+    ) -> Result<Immersion> {
+        Ok(Immersion(
+            service::path_corrections::update_immersion(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Deletes an immersion recorded by mistake; names its placement's version.
+    async fn delete_immersion(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<ID> {
+        Ok(service::path_corrections::delete_immersion(app(ctx), actor(ctx)?, id, version).await?)
     }
 
     /// Records the person's situation a year after the exit.

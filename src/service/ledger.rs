@@ -67,6 +67,33 @@ pub fn status_of(review: Option<&hour_entry_review::Model>) -> HourStatus {
     review.map_or(HourStatus::Declared, |r| HourStatus::from_db(&r.decision))
 }
 
+/// Periods starting after `day` in which the placement still holds hours (net of corrections, rejected
+/// entries left out), oldest first: a placement cannot end before them.
+pub async fn months_with_hours_after<C: ConnectionTrait>(
+    conn: &C,
+    placement_id: Uuid,
+    day: NaiveDate,
+) -> AppResult<Vec<NaiveDate>> {
+    let mut net = std::collections::BTreeMap::<NaiveDate, i64>::new();
+    for (e, r) in hour_entry::Entity::find()
+        .find_also_related(hour_entry_review::Entity)
+        .filter(hour_entry::Column::PlacementId.eq(placement_id))
+        .filter(hour_entry::Column::PeriodStart.gt(day))
+        .all(conn)
+        .await?
+    {
+        if status_of(r.as_ref()) != HourStatus::Rejected {
+            *net.entry(Period::month_of(e.period_start).start)
+                .or_default() += e.minutes;
+        }
+    }
+    Ok(net
+        .into_iter()
+        .filter(|(_, m)| *m != 0)
+        .map(|(month, _)| month)
+        .collect())
+}
+
 /// Locks the placement row for this transaction (PostgreSQL; SQLite writes are already serial),
 /// so that concurrent declarations on one placement are checked one after the other.
 async fn lock_placement<C: ConnectionTrait>(

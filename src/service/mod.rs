@@ -20,6 +20,7 @@ pub mod params;
 pub mod participant;
 pub mod passwords;
 pub mod path;
+pub mod path_corrections;
 pub mod placement;
 pub mod reflow;
 pub mod reminders;

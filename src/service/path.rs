@@ -30,6 +30,16 @@ async fn placement_for_update<C: ConnectionTrait>(
     employer_too: bool,
 ) -> AppResult<(placement::Model, Site)> {
     let id = ids::decode(Kind::Placement, id, "placementId")?;
+    locked_placement(conn, actor, id, employer_too).await
+}
+
+/// [`placement_for_update`] by the placement's own id.
+pub(super) async fn locked_placement<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: Uuid,
+    employer_too: bool,
+) -> AppResult<(placement::Model, Site)> {
     let p = placement::Entity::find()
         .filter(scope::placements(actor)?)
         .filter(placement::Column::Id.eq(id))
@@ -205,6 +215,24 @@ pub async fn extend(
     Ok(row)
 }
 
+/// An exit falls between the placement's first day and today.
+pub(super) fn check_exit_date(
+    p: &placement::Model,
+    exit: NaiveDate,
+    today: NaiveDate,
+) -> AppResult<()> {
+    if exit < p.start_date || exit > today {
+        return Err(AppError::bad_input(
+            "exitDate",
+            format!(
+                "exitDate : entre le début ({}) et aujourd'hui ({today})",
+                p.start_date
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, InputObject)]
 pub struct EndPlacementInput {
     pub placement_id: ID,
@@ -235,15 +263,7 @@ pub async fn end(
     }
     running(&p)?;
     let today = super::territory::today(ctx, &txn.txn, site.territory).await?;
-    if input.exit_date < p.start_date || input.exit_date > today {
-        return Err(AppError::bad_input(
-            "exitDate",
-            format!(
-                "exitDate : entre le début ({}) et aujourd'hui ({today})",
-                p.start_date
-            ),
-        ));
-    }
+    check_exit_date(&p, input.exit_date, today)?;
     if p.end_date.is_some_and(|e| input.exit_date > e) {
         return Err(AppError::bad_input(
             "exitDate",
