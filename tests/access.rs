@@ -355,6 +355,12 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             q("mutation($i: UpdateConventionInput!) { updateConvention(input: $i) { id } }"),
             json!({"i": {"conventionId": ghost(passerelle::ids::Kind::Convention), "version": 1}}),
         ),
+        "removeConventionParty" => (
+            q(
+                "mutation($c: ID!, $o: ID!) { removeConventionParty(conventionId: $c, version: 1, party: {organizationId: $o, role: SIGNATORY}) { id } }",
+            ),
+            json!({"c": ghost(passerelle::ids::Kind::Convention), "o": w.buyer}),
+        ),
         "addConventionParty" => (
             q(
                 "mutation($c: ID!, $o: ID!) { addConventionParty(conventionId: $c, party: {organizationId: $o, role: SIGNATORY}) { id } }",

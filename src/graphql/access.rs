@@ -212,6 +212,11 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("MutationRoot", "createConvention", Roles(&[Facilitator])),
     ("MutationRoot", "updateConvention", Roles(&[Facilitator])),
     ("MutationRoot", "addConventionParty", Roles(&[Facilitator])),
+    (
+        "MutationRoot",
+        "removeConventionParty",
+        Roles(&[Facilitator]),
+    ),
     ("MutationRoot", "setConventionAmount", Roles(&[Facilitator])),
     (
         "MutationRoot",

@@ -601,6 +601,20 @@ impl WorkflowMutation {
         ))
     }
 
+    /// Removes a party added by mistake, while the convention is open; names its version.
+    async fn remove_convention_party(
+        &self,
+        ctx: &Context<'_>,
+        convention_id: ID,
+        version: i32,
+        party: PartyInput,
+    ) -> Result<Convention> {
+        Ok(Convention(
+            service::convention::remove_party(app(ctx), actor(ctx)?, convention_id, version, party)
+                .await?,
+        ))
+    }
+
     /// Sets the amount of one year (replaces it until the convention is signed).
     async fn set_convention_amount(
         &self,

@@ -500,6 +500,63 @@ pub async fn add_party(
     Ok(c)
 }
 
+/// Saves the convention so its version moves with a change of its parties.
+async fn touch<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    c: convention::Model,
+) -> AppResult<convention::Model> {
+    let mut am: convention::ActiveModel = c.into();
+    am.updated_at = Set(ctx.clock.now());
+    Ok(am.update(conn).await?)
+}
+
+/// Removes a party added by mistake, while the file is open (DRAFT or SUBMITTED).
+pub async fn remove_party(
+    ctx: &Ctx,
+    actor: &Actor,
+    convention_id: ID,
+    version: i32,
+    party: PartyInput,
+) -> AppResult<convention::Model> {
+    let org = ids::decode(
+        Kind::Organization,
+        &party.organization_id,
+        "party.organizationId",
+    )?;
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let c = for_update(conn, actor, &convention_id).await?;
+    super::edit::expect_version(conn, Kind::Convention, c.id, c.version, version).await?;
+    still_open(&c)?;
+    let gone = convention_party::Entity::delete_many()
+        .filter(convention_party::Column::ConventionId.eq(c.id))
+        .filter(convention_party::Column::OrganizationId.eq(org))
+        .filter(convention_party::Column::Role.eq(party.role.as_str()))
+        .exec(conn)
+        .await?;
+    if gone.rows_affected == 0 {
+        return Err(AppError::NotFound("partie de la convention".into()));
+    }
+    let c = touch(conn, ctx, c).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Convention(c.id)).await?;
+    let before = serde_json::json!({"organizationId": party.organization_id.as_str(), "role": party.role.as_str()});
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "removeConventionParty",
+        Kind::Convention,
+        c.id,
+        Some(c.territory_id),
+        Some(&before),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(c)
+}
+
 pub async fn set_amount(
     ctx: &Ctx,
     actor: &Actor,
