@@ -276,6 +276,16 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             ),
             json!({"i": {"chantierId": ghost(passerelle::ids::Kind::Chantier), "reference": "Arrêté 1", "decidedOn": "2026-01-10"}}),
         ),
+        "updateChantierSupervisor" => (
+            q(
+                "mutation($i: UpdateSupervisorInput!) { updateChantierSupervisor(input: $i) { id } }",
+            ),
+            json!({"i": {"supervisorId": ghost(passerelle::ids::Kind::Supervisor), "version": 1, "name": "Paul"}}),
+        ),
+        "removeChantierSupervisor" => (
+            q("mutation($id: ID!) { removeChantierSupervisor(id: $id, version: 1) }"),
+            json!({"id": ghost(passerelle::ids::Kind::Supervisor)}),
+        ),
         "addChantierSupervisor" => (
             q("mutation($i: AddSupervisorInput!) { addChantierSupervisor(input: $i) { id } }"),
             json!({"i": {"chantierId": ghost(passerelle::ids::Kind::Chantier), "name": "Paul", "technicalHours": "10", "socioProfessionalHours": "0", "theoryTrainingHours": "0"}}),

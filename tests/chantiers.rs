@@ -17,6 +17,7 @@ db_tests!(
     eligibility_proofs_levels_and_pass_iae,
     cddi_length_hours_and_derogations,
     supervision_ratio_and_immersions,
+    a_supervisor_is_corrected_while_the_placements_stay_covered,
     chantiers_are_seen_by_those_who_run_own_or_fund_them,
 );
 
@@ -1166,4 +1167,85 @@ async fn chantiers_are_seen_by_those_who_run_own_or_fund_them(app: &TestApp) {
     let q = "query($id: ID!) { node(id: $id) { ... on Participant { eligibilities { scheme } } } }";
     let resp = app.run_as(Some(fac), q, json!({"id": p})).await;
     assert!(resp.get("errors").is_none(), "{resp}");
+}
+
+/// Issue 20: a supervisor is corrected or removed at the chantier's version, only while the
+/// supervision still covers the placements on the chantier.
+async fn a_supervisor_is_corrected_while_the_placements_stay_covered(app: &TestApp) {
+    const READ: &str = "query($id: ID!) { node(id: $id) { ... on Chantier { version supervisors { id name endDate } } } }";
+    const UPDATE: &str = "mutation($i: UpdateSupervisorInput!) { updateChantierSupervisor(input: $i) { id endDate } }";
+    const REMOVE: &str =
+        "mutation($id: ID!, $v: Int!) { removeChantierSupervisor(id: $id, version: $v) }";
+    let s = site(app, 3).await;
+    app.ok(SET_PARAM, json!({"i": {"key": "SUPERVISION_RATIO", "territoryId": s.w.territory, "value": "2", "reason": "chantier très encadré"}})).await;
+    for n in 0..2 {
+        let p = person(
+            app,
+            &s.w.territory,
+            &format!("P{n}"),
+            "2003-02-01",
+            json!([]),
+        )
+        .await;
+        eligible(app, &s, &p, "2026-11-22", "2026-11-01").await;
+        app.ok(
+            CREATE_PLACEMENT,
+            cddi(&s, &p, "2026-12-01", "2027-03-31", "26"),
+        )
+        .await;
+    }
+    let read = app.ok(READ, json!({"id": s.chantier})).await["node"].clone();
+    let v = read["version"].as_i64().unwrap();
+    let jp = read["supervisors"][0]["id"].as_str().unwrap().to_string();
+    let leave = |end: &str, version: i64| json!({"i": {"supervisorId": jp, "version": version, "endDate": end}});
+    // The only supervisor leaving the day before the contracts end: two people uncovered.
+    let (field, rule, _, value) = app.breach(UPDATE, leave("2027-03-30", v)).await;
+    assert_eq!(
+        (field.as_str(), rule.as_str(), value.as_str()),
+        (
+            "supervisorId",
+            "SUPERVISION_RATIO",
+            "2 participants le 2027-03-31"
+        )
+    );
+    // Stale version; another territory's facilitator.
+    let (code, field) = app.err(UPDATE, leave("2027-03-31", v - 1)).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("CONFLICT", Some("version"))
+    );
+    let other = app.territory("976-AUTRE").await;
+    let stranger = app
+        .user(
+            "x@ailleurs.fr",
+            passerelle::domain::auth::Role::Facilitator,
+            None,
+            &[&other],
+        )
+        .await;
+    let r = app
+        .run_as(Some(stranger), REMOVE, json!({"id": jp, "v": v}))
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "{r}");
+    // Leaving on the last day of the contracts is fine.
+    let d = app.ok(UPDATE, leave("2027-03-31", v)).await;
+    assert_eq!(d["updateChantierSupervisor"]["endDate"], "2027-03-31");
+    // Removing the only supervisor is refused; with a second one from the start, allowed.
+    let (code, field) = app.err(REMOVE, json!({"id": jp, "v": v + 1})).await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("supervisorId"))
+    );
+    app.ok(
+        SUPERVISOR,
+        json!({"i": {"chantierId": s.chantier, "name": "Marie Técher", "technicalHours": "600",
+        "socioProfessionalHours": "0", "theoryTrainingHours": "0"}}),
+    )
+    .await;
+    let d = app.ok(REMOVE, json!({"id": jp, "v": v + 1})).await;
+    assert_eq!(d["removeChantierSupervisor"], json!(jp));
+    let read = app.ok(READ, json!({"id": s.chantier})).await["node"].clone();
+    assert_eq!(read["version"].as_i64(), Some(v + 2));
+    assert_eq!(read["supervisors"].as_array().unwrap().len(), 1);
+    assert_eq!(read["supervisors"][0]["name"], "Marie Técher");
 }

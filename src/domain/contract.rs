@@ -224,6 +224,28 @@ pub fn check_supervision(
     Ok(())
 }
 
+/// The supervision as edited (a supervisor corrected or removed) still covers the chantier's
+/// placements: each is checked as if it came last, so every day a count can peak is tried.
+pub fn check_supervision_holds(
+    placements: &[Span],
+    supervisors: &[Span],
+    p: &ParamSet,
+) -> RuleResult {
+    for (i, span) in placements.iter().enumerate() {
+        let others: Vec<Span> = placements
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, o)| *o)
+            .collect();
+        check_supervision(*span, &others, supervisors, i64::MAX, p).map_err(|mut v| {
+            v.field = "supervisorId";
+            v
+        })?;
+    }
+    Ok(())
+}
+
 /// Immersions (PMSMP) during a contract: each within the contract and at most a month long,
 /// none overlapping, and all together within a share of the contract.
 pub fn check_immersion(
@@ -540,5 +562,29 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn supervision_still_covers_the_placements_after_an_edit() {
+        let p = params(); // 12 participants per supervisor
+        let twelve: Vec<Span> = (0..12)
+            .map(|_| (d("2026-03-01"), Some(d("2026-06-30"))))
+            .collect();
+        let one = [(d("2026-03-01"), None)];
+        assert!(check_supervision_holds(&twelve, &one, &p).is_ok());
+        // Thirteen people: one supervisor is one short, on the day the thirteenth starts.
+        let mut thirteen = twelve.clone();
+        thirteen.push((d("2026-05-01"), Some(d("2026-05-31"))));
+        let e = check_supervision_holds(&thirteen, &one, &p).unwrap_err();
+        assert_eq!(e.field, "supervisorId");
+        assert!(e.message.contains("2026-05-01"), "{}", e.message);
+        // The supervisor leaving the day before the last contract ends: one day uncovered.
+        let leaves = [(d("2026-03-01"), Some(d("2026-06-29")))];
+        assert!(check_supervision_holds(&twelve, &leaves, &p).is_err());
+        let stays = [(d("2026-03-01"), Some(d("2026-06-30")))];
+        assert!(check_supervision_holds(&twelve, &stays, &p).is_ok());
+        // Starting a day after the first contract.
+        let late = [(d("2026-03-02"), None)];
+        assert!(check_supervision_holds(&twelve, &late, &p).is_err());
     }
 }

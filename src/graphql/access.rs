@@ -170,6 +170,16 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ),
     (
         "MutationRoot",
+        "updateChantierSupervisor",
+        Roles(&[Facilitator, Siae]),
+    ),
+    (
+        "MutationRoot",
+        "removeChantierSupervisor",
+        Roles(&[Facilitator, Siae]),
+    ),
+    (
+        "MutationRoot",
         "setChantierBudget",
         Roles(&[Facilitator, Siae]),
     ),

@@ -343,6 +343,29 @@ impl ChantierMutation {
         ))
     }
 
+    /// Corrects a supervisor (the supervision must still cover the chantier's placements);
+    /// names the chantier's version.
+    async fn update_chantier_supervisor(
+        &self,
+        ctx: &Context<'_>,
+        input: service::supervision::UpdateSupervisorInput,
+    ) -> Result<Supervisor> {
+        Ok(Supervisor(
+            service::supervision::update(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Removes a supervisor recorded by mistake, while the others still cover the chantier's
+    /// placements; names the chantier's version.
+    async fn remove_chantier_supervisor(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+    ) -> Result<ID> {
+        Ok(service::supervision::remove(app(ctx), actor(ctx)?, id, version).await?)
+    }
+
     /// Records the préfet's derogation on an ACI's commercial revenue (after the CDIAE's
     /// favourable opinion), at any time; budgets set from then on may go up to its share.
     async fn grant_commercial_derogation(

@@ -54,7 +54,7 @@ pub async fn load<C: ConnectionTrait>(
 }
 
 /// Facilitators of the territory, or the carrier for what it runs itself.
-fn may_run(actor: &Actor, c: &chantier::Model, carrier_too: bool) -> AppResult<()> {
+pub(super) fn may_run(actor: &Actor, c: &chantier::Model, carrier_too: bool) -> AppResult<()> {
     if actor.facilitates(c.territory_id)
         || (carrier_too && actor.is(Role::Siae) && actor.of_org(Some(c.carrier_id)))
     {
@@ -262,7 +262,7 @@ pub struct AddSupervisorInput {
     pub end_date: Option<NaiveDate>,
 }
 
-fn hours_field(field: &'static str, raw: &str) -> AppResult<i64> {
+pub(super) fn hours_field(field: &'static str, raw: &str) -> AppResult<i64> {
     let m = hours::parse_hours(field, raw)?;
     if m < 0 {
         return Err(AppError::bad_input(

@@ -28,6 +28,7 @@ pub mod report;
 pub mod scope;
 pub mod secret;
 pub mod stats;
+pub mod supervision;
 pub mod territory;
 pub mod workflow;
 
