@@ -993,5 +993,4 @@ async fn statements_do_not_grow_with_the_file(app: &TestApp) {
         "one placement or four: the same statements"
     );
     assert!(counts[0] <= 25, "{} statements for one file", counts[0]);
-    println!("statements per file: {counts:?}");
 }

@@ -35,7 +35,9 @@ use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 use crate::service::ledger::status_of;
 
-/// A person's whole file (RGPD art. 15): every section the store holds about them.
+/// A person's whole file (RGPD art. 15): every section the store holds about them. Reached only
+/// through `participantFile`, whose root rule and service both require a facilitator of the
+/// person's territory, so its fields need no rule of their own (it is not in `SENSITIVE_TYPES`).
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ParticipantFile {
     pub participant_id: ID,
@@ -341,7 +343,7 @@ fn placements_of(actor: &Actor, person: Uuid) -> AppResult<SelectStatement> {
         .to_owned())
 }
 
-fn at_most_once<K: std::hash::Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, V> {
+fn by_id<K: std::hash::Hash + Eq, V>(rows: Vec<V>, key: impl Fn(&V) -> K) -> HashMap<K, V> {
     rows.into_iter().map(|r| (key(&r), r)).collect()
 }
 
@@ -448,7 +450,7 @@ async fn sections<C: ConnectionTrait>(
         .chain(eligibilities.iter().filter_map(|e| e.attester_id))
         .chain(placements.iter().map(|pl| pl.employer_id))
         .collect();
-    let orgs = at_most_once(
+    let orgs = by_id(
         organization::Entity::find()
             .filter(organization::Column::Id.is_in(org_ids))
             .filter(scope::organizations(actor)?)
@@ -456,7 +458,7 @@ async fn sections<C: ConnectionTrait>(
             .await?,
         |o| o.id,
     );
-    let markets = at_most_once(
+    let markets = by_id(
         market::Entity::find()
             .filter(market::Column::Id.is_in(placements.iter().filter_map(|pl| pl.market_id)))
             .filter(scope::markets(actor)?)
@@ -464,7 +466,7 @@ async fn sections<C: ConnectionTrait>(
             .await?,
         |m| m.id,
     );
-    let lots = at_most_once(
+    let lots = by_id(
         lot::Entity::find()
             .filter(lot::Column::Id.is_in(placements.iter().filter_map(|pl| pl.lot_id)))
             .filter(scope::lots(actor)?)
@@ -472,7 +474,7 @@ async fn sections<C: ConnectionTrait>(
             .await?,
         |l| l.id,
     );
-    let chantiers = at_most_once(
+    let chantiers = by_id(
         chantier::Entity::find()
             .filter(chantier::Column::Id.is_in(placements.iter().filter_map(|pl| pl.chantier_id)))
             .filter(scope::chantiers(actor)?)
