@@ -148,10 +148,15 @@ struct ReportParams {
     to: Option<String>,
     sep: Option<String>,
     decimal: Option<String>,
+    /// A person's file (`participant`): the link's expiry and signature.
+    expires: Option<String>,
+    signature: Option<String>,
 }
 
 /// `GET /reports/{market|operation|chantier|territory}/{id}.{csv|xlsx}`: a report as a file,
-/// with the same bearer authentication and scopes as the API.
+/// with the same bearer authentication and scopes as the API. `GET
+/// /reports/participant/{id}.xlsx?expires=…&signature=…`: a person's file, through the signed link
+/// `participantFile` gave the same caller.
 async fn report_file(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -165,19 +170,30 @@ async fn report_file(
         Ok(actor) => actor,
         Err(e) => return unauthenticated(e),
     };
-    match crate::service::report::download(
-        &state.ctx,
-        &actor,
-        &kind,
-        &file,
-        params.as_at.as_deref(),
-        params.from.as_deref(),
-        params.to.as_deref(),
-        params.sep.as_deref(),
-        params.decimal.as_deref(),
-    )
-    .await
-    {
+    let file = if kind == "participant" {
+        crate::service::rights::download(
+            &state.ctx,
+            &actor,
+            &file,
+            params.expires.as_deref(),
+            params.signature.as_deref(),
+        )
+        .await
+    } else {
+        crate::service::report::download(
+            &state.ctx,
+            &actor,
+            &kind,
+            &file,
+            params.as_at.as_deref(),
+            params.from.as_deref(),
+            params.to.as_deref(),
+            params.sep.as_deref(),
+            params.decimal.as_deref(),
+        )
+        .await
+    };
+    match file {
         Ok(f) => (
             [
                 (header::CONTENT_TYPE, f.content_type.to_string()),

@@ -161,6 +161,10 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
         "participantsDueForAnonymization" => {
             (q("{ participantsDueForAnonymization { id } }"), json!({}))
         }
+        "participantFile" => (
+            q("query($id: ID!) { participantFile(id: $id) { participantId } }"),
+            json!({"id": w.participant}),
+        ),
         "login" => (
             q(
                 "mutation { login(email: \"fac@t.fr\", password: \"correct horse battery\") { token } }",

@@ -92,6 +92,13 @@ fn may_identify(who: &Account, p: &Person) -> bool {
     }
 }
 
+/// Who may read a person's whole file (`participantFile`, RGPD art. 15): facilitators of the
+/// person's territory only. The employer identifies its employees but gets no file; an
+/// administrator gets none either.
+fn may_read_file(who: &Account, p: &Person) -> bool {
+    who.role == Role::Facilitator && who.territory == Some(p.territory)
+}
+
 /// Roles that never get a person at all.
 fn never_meets_people(who: &Account) -> bool {
     matches!(who.role, Role::Admin | Role::Buyer | Role::Funder)
@@ -340,6 +347,21 @@ impl<'a> Judge<'a> {
                     }
                 }
             }
+            "ParticipantFile" => match self.person(&v["participantId"]) {
+                Some(p) if may_read_file(self.who, p) => {}
+                Some(p) => f.leak(
+                    self.who,
+                    "QueryRoot.participantFile",
+                    "a person's whole file to someone other than a facilitator of the person's territory",
+                    format!("{path} of {}", p.label),
+                ),
+                None => f.leak(
+                    self.who,
+                    "QueryRoot.participantFile",
+                    "a file of no known person",
+                    format!("{path}: {}", v["participantId"]),
+                ),
+            },
             "Eligibility" | "PassIae" | "Immersion" => {
                 if let Some(p) = self.hidden_person(&v["id"]) {
                     f.leak(
@@ -706,6 +728,8 @@ struct Walker<'a> {
     node_types: BTreeSet<String>,
     /// Trace tokens this account was given.
     tokens: Tokens,
+    /// The people whose whole file (`participantFile`) this account was given.
+    files: BTreeSet<String>,
     queries: usize,
     profile: BTreeMap<String, (usize, std::time::Duration)>,
 }
@@ -1078,6 +1102,11 @@ impl<'a> Walker<'a> {
                 .join(".");
             self.judge.visit(f, leaf, "", "", &label, trace);
             cover(leaf, &mut self.covered);
+            if ty == "ParticipantFile"
+                && let Some(id) = leaf["participantId"].as_str()
+            {
+                self.files.insert(id.to_string());
+            }
             if let [only] = path
                 && only.field == "node"
                 && let Some(id) = leaf["id"].as_str()
@@ -1781,6 +1810,7 @@ async fn every_field_at_every_depth_stays_in_scope(app: &TestApp) {
             met: BTreeMap::new(),
             node_types: schema.node_types(),
             tokens: BTreeMap::new(),
+            files: BTreeSet::new(),
             queries: 0,
             profile: BTreeMap::new(),
         });
@@ -1876,6 +1906,30 @@ async fn every_field_at_every_depth_stays_in_scope(app: &TestApp) {
         covered.len()
     );
     report(&findings);
+    // The walk reached every file it may: each facilitator the file of every person of its
+    // territory (through `participantFile` with every ID of the world), nobody else any.
+    for w in &done {
+        let theirs: BTreeSet<String> = cast
+            .registry
+            .persons
+            .iter()
+            .filter(|(_, p)| may_read_file(w.who, p))
+            .map(|(id, _)| ids::encode(ids::Kind::Participant, *id).to_string())
+            .collect();
+        assert_eq!(
+            w.files, theirs,
+            "{}: the people whose file it was given",
+            w.who.label
+        );
+        if w.who.role == Role::Facilitator {
+            assert_eq!(
+                theirs.len(),
+                8,
+                "{}: the people of its territory",
+                w.who.label
+            );
+        }
+    }
     assert!(
         findings.errors.is_empty(),
         "{} unexpected errors: the walk is incomplete",

@@ -73,6 +73,9 @@ pub const RULES: &[(&str, &str, Access)] = &[
         "participantsDueForAnonymization",
         Roles(&[Facilitator]),
     ),
+    // A person's whole file (RGPD art. 15): facilitators of the person's territory (the service
+    // checks the territory); not the employer, not an administrator.
+    ("QueryRoot", "participantFile", Roles(&[Facilitator])),
     ("QueryRoot", "auditEvents", Roles(&[Admin, Facilitator])),
     ("QueryRoot", "users", Roles(&[Admin])),
     ("QueryRoot", "parameters", Roles(&[Admin, Facilitator])),

@@ -349,6 +349,20 @@ impl PrivacyQuery {
                 .await?;
         Ok(rows.into_iter().map(Participant).collect())
     }
+
+    /// A person's whole file for an access request (RGPD art. 15): identity, profile,
+    /// eligibility with its criteria, PASS IAE, placements and their terms, every ledger entry,
+    /// path, immersions, exits, conventions, and who read the file. Facilitators of the person's
+    /// territory only; each answer is logged as a read of the file (`accesses`), and gives a
+    /// signed link to the same file as a workbook. Once anonymized, `identity` is null and the
+    /// rest is what the store keeps.
+    async fn participant_file(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<service::rights::ParticipantFile> {
+        Ok(service::rights::file(app(ctx), actor(ctx)?, &id).await?)
+    }
 }
 
 #[derive(Default)]

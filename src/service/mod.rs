@@ -25,6 +25,7 @@ pub mod placement;
 pub mod reflow;
 pub mod reminders;
 pub mod report;
+pub mod rights;
 pub mod scope;
 pub mod secret;
 pub mod stats;

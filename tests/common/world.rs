@@ -562,11 +562,22 @@ async fn territory(
     // A made-up PASS number is the ID's first 12 hex digits, i.e. its millisecond: two passes
     // issued in the same millisecond (here, by the frozen test clock) would collide; the number
     // the Plateforme de l'inclusion gives is passed instead.
+    let pass = id_at(
+        &ok_as(
+            app,
+            &fac,
+            "mutation($i: IssuePassInput!) { issuePassIae(input: $i) { id } }",
+            json!({"i": {"participantId": p(3), "startDate": "2025-06-01", "number": format!("PASS-{tag}-P3")}}),
+        )
+        .await,
+        &["issuePassIae", "id"],
+    );
+    // Extended, with its reason (a person's file lists the extensions).
     ok_as(
         app,
         &fac,
-        "mutation($i: IssuePassInput!) { issuePassIae(input: $i) { id } }",
-        json!({"i": {"participantId": p(3), "startDate": "2025-06-01", "number": format!("PASS-{tag}-P3")}}),
+        "mutation($p: ID!, $r: String!) { extendPassIae(passId: $p, reason: $r) { id } }",
+        json!({"p": pass, "r": s.txt("Formation qualifiante en cours")}),
     )
     .await;
     ok_as(
