@@ -370,7 +370,17 @@ async fn territory_zone_changes_only_while_nothing_is_dated(app: &TestApp) {
         (code.as_str(), field.as_deref()),
         ("BAD_USER_INPUT", Some("timeZone"))
     );
-    // The zone was read (and kept) by a report before the change.
+    let (code, _, _) = refusal(
+        &app.run_as(
+            None,
+            UPDATE_TERRITORY,
+            json!({"i": {"territoryId": t, "version": 1, "name": "Mayotte"}}),
+        )
+        .await,
+    );
+    assert_eq!(code, "UNAUTHENTICATED");
+    assert_eq!(version(app, &t).await, 1, "refusals write nothing");
+    // The zone was read (and kept) by this process before the change.
     let before = passerelle::service::territory::zone_of(&app.ctx, &app.ctx.db.conn, tid)
         .await
         .map_err(|e| e.message())
@@ -393,6 +403,24 @@ async fn territory_zone_changes_only_while_nothing_is_dated(app: &TestApp) {
         .map_err(|e| e.message())
         .unwrap();
     assert_eq!(after.name(), "Indian/Mayotte");
+    // An edit made on the version before: CONFLICT, naming who changed it.
+    let resp = app
+        .run_as(
+            Some(admin.clone()),
+            UPDATE_TERRITORY,
+            json!({"i": {"territoryId": t, "version": 1, "name": "Perdu"}}),
+        )
+        .await;
+    let e = &resp["errors"][0]["extensions"];
+    assert_eq!(
+        (
+            e["code"].as_str(),
+            e["field"].as_str(),
+            e["changedBy"].as_str()
+        ),
+        (Some("CONFLICT"), Some("version"), Some("admin@t.fr")),
+        "{resp}"
+    );
     // An organization dates nothing; an operation does.
     app.org("Ville", "BUYER", None, &t).await;
     ok_as(
@@ -798,13 +826,25 @@ async fn market_buyer_changes_only_in_draft_and_state_forbids_edits(app: &TestAp
         (code.as_str(), field.as_deref()),
         ("BAD_USER_INPUT", Some("buyerId"))
     );
-    let d = app
-        .ok(
+    // The new buyer already gives this reference to a market: the reference rule holds.
+    draft_market(app, &buyer2, "R-1", json!([])).await;
+    let (code, _, msg) = refusal(
+        &app.run(
             UPDATE_MARKET,
             json!({"i": {"marketId": m, "version": 1, "buyerId": buyer2}}),
         )
+        .await,
+    );
+    assert_eq!(code, "CONFLICT");
+    assert!(msg.contains("Département") && msg.contains("R-1"), "{msg}");
+    let d = app
+        .ok(
+            UPDATE_MARKET,
+            json!({"i": {"marketId": m, "version": 1, "buyerId": buyer2, "reference": "R-1-bis"}}),
+        )
         .await;
     assert_eq!(d["updateMarket"]["buyer"]["name"], "Département");
+    assert_eq!(d["updateMarket"]["reference"], "R-1-bis");
     app.ok(TRANSITION, json!({"i": {"marketId": m, "to": "PUBLISHED"}}))
         .await;
     let v = version(app, &m).await;
