@@ -334,14 +334,21 @@ pub async fn list(
     page::fetch(&ctx.db.conn, select, organization::Column::Id, &args).await
 }
 
-/// Loads an organization and checks its kind, naming the input field when it is wrong.
+/// Loads an organization and checks its kind, naming the input field when it is wrong. The row
+/// is share-locked until the caller's transaction ends: `update`, which changes a kind only
+/// while nothing refers to the organization, waits for the row that will refer to it (or this
+/// check waits for the change and reads the new kind).
 pub async fn expect_kind<C: sea_orm::ConnectionTrait>(
     conn: &C,
     id: uuid::Uuid,
     field: &str,
     allowed: &[OrganizationKind],
 ) -> AppResult<organization::Model> {
-    let org = get::<organization::Entity, _>(conn, id, "organisation").await?;
+    let org = organization::Entity::find_by_id(id)
+        .lock_shared()
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("organisation".into()))?;
     let kind = OrganizationKind::from_db(&org.kind);
     if !allowed.contains(&kind) {
         let names: Vec<&str> = allowed.iter().map(|k| k.as_str()).collect();
