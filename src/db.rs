@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
 use uuid::Uuid;
@@ -19,6 +19,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// How long a SQLite connection waits for another process's write lock.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a territory's time zone read from the store is trusted (see `Db::known_zone`).
+pub const ZONE_TTL: Duration = Duration::from_secs(60);
 
 /// A key for `pg_advisory_xact_lock`, so that instances starting together migrate one at a time.
 const MIGRATION_LOCK_KEY: i64 = 0x7061_7373_6572_656c; // "passerel"
@@ -28,9 +30,10 @@ pub struct Db {
     pub conn: DatabaseConnection,
     /// On SQLite, writers of this process queue here instead of spinning on the file lock.
     sqlite_writer: Option<Arc<Mutex<()>>>,
-    /// Territories' time zones, read once: a zone is set when its territory is created and
-    /// never changes, and every deadline, recording and reminder asks for one.
-    zones: Arc<RwLock<HashMap<Uuid, Tz>>>,
+    /// Territories' time zones as read, and when: every deadline, recording and reminder asks
+    /// for one. A zone changes only while nothing is dated in its territory; this process
+    /// learns its own changes at once, another instance's within [`ZONE_TTL`].
+    zones: Arc<RwLock<HashMap<Uuid, (Tz, Instant)>>>,
     /// On SQLite, the background jobs of this process that run one at a time (`try_job_lock`).
     sqlite_jobs: Arc<Mutex<()>>,
 }
@@ -143,14 +146,16 @@ impl Db {
         })
     }
 
-    /// A territory's time zone if this process has read it already.
+    /// A territory's time zone if this process has read it in the last [`ZONE_TTL`].
     pub fn known_zone(&self, territory: Uuid) -> Option<Tz> {
-        self.zones.read().ok()?.get(&territory).copied()
+        let zones = self.zones.read().ok()?;
+        let (tz, at) = zones.get(&territory)?;
+        (at.elapsed() < ZONE_TTL).then_some(*tz)
     }
 
     pub fn remember_zone(&self, territory: Uuid, tz: Tz) {
         if let Ok(mut zones) = self.zones.write() {
-            zones.insert(territory, tz);
+            zones.insert(territory, (tz, Instant::now()));
         }
     }
 

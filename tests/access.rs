@@ -365,6 +365,38 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             q("mutation($i: CreateConventionInput!) { createConvention(input: $i) { id } }"),
             json!({"i": {"territoryId": t, "kind": "PARTNERSHIP", "reference": format!("C-{n}"), "title": "Charte"}}),
         ),
+        "updateTerritory" => (
+            q("mutation($i: UpdateTerritoryInput!) { updateTerritory(input: $i) { id } }"),
+            json!({"i": {"territoryId": ghost(passerelle::ids::Kind::Territory), "version": 1}}),
+        ),
+        "updateOrganization" => (
+            q("mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { id } }"),
+            json!({"i": {"organizationId": ghost(passerelle::ids::Kind::Organization), "version": 1}}),
+        ),
+        "updateOperation" => (
+            q("mutation($i: UpdateOperationInput!) { updateOperation(input: $i) { id } }"),
+            json!({"i": {"operationId": ghost(passerelle::ids::Kind::Operation), "version": 1}}),
+        ),
+        "deleteOperation" => (
+            q("mutation($id: ID!) { deleteOperation(id: $id, version: 1) }"),
+            json!({"id": ghost(passerelle::ids::Kind::Operation)}),
+        ),
+        "updateMarket" => (
+            q("mutation($i: UpdateMarketInput!) { updateMarket(input: $i) { id } }"),
+            json!({"i": {"marketId": ghost(passerelle::ids::Kind::Market), "version": 1}}),
+        ),
+        "updateLot" => (
+            q("mutation($i: UpdateLotInput!) { updateLot(input: $i) { id } }"),
+            json!({"i": {"lotId": ghost(passerelle::ids::Kind::Lot), "version": 1}}),
+        ),
+        "deleteMarket" => (
+            q("mutation($id: ID!) { deleteMarket(id: $id, version: 1) }"),
+            json!({"id": ghost(passerelle::ids::Kind::Market)}),
+        ),
+        "deleteLot" => (
+            q("mutation($id: ID!) { deleteLot(id: $id, version: 1) }"),
+            json!({"id": ghost(passerelle::ids::Kind::Lot)}),
+        ),
         "updateConvention" => (
             q("mutation($i: UpdateConventionInput!) { updateConvention(input: $i) { id } }"),
             json!({"i": {"conventionId": ghost(passerelle::ids::Kind::Convention), "version": 1}}),

@@ -130,6 +130,14 @@ pub const RULES: &[(&str, &str, Access)] = &[
         Roles(&[Admin, Facilitator]),
     ),
     ("MutationRoot", "createOperation", Roles(&[Facilitator])),
+    ("MutationRoot", "updateTerritory", Roles(&[Admin])),
+    (
+        "MutationRoot",
+        "updateOrganization",
+        Roles(&[Admin, Facilitator]),
+    ),
+    ("MutationRoot", "updateOperation", Roles(&[Facilitator])),
+    ("MutationRoot", "deleteOperation", Roles(&[Facilitator])),
     ("MutationRoot", "createParticipant", Roles(&[Facilitator])),
     (
         "MutationRoot",
@@ -139,6 +147,10 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("MutationRoot", "createMarket", Roles(&[Facilitator])),
     ("MutationRoot", "addLot", Roles(&[Facilitator])),
     ("MutationRoot", "setLotAwardee", Roles(&[Facilitator])),
+    ("MutationRoot", "updateMarket", Roles(&[Facilitator])),
+    ("MutationRoot", "updateLot", Roles(&[Facilitator])),
+    ("MutationRoot", "deleteMarket", Roles(&[Facilitator])),
+    ("MutationRoot", "deleteLot", Roles(&[Facilitator])),
     (
         "MutationRoot",
         "setMarketHourTarget",

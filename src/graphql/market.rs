@@ -19,6 +19,7 @@ use crate::service;
 use crate::service::ledger::HourEntryFilter;
 use crate::service::market::{
     AddLotInput, CreateMarketInput, MarketFilter, SetHourTargetInput, TransitionMarketInput,
+    UpdateLotInput, UpdateMarketInput,
 };
 use crate::service::placement::PlacementFilter;
 use crate::service::stats::{Scope, Totals};
@@ -682,5 +683,34 @@ impl MarketMutation {
         Ok(Market(
             service::market::transition(app(ctx), actor(ctx)?, input).await?,
         ))
+    }
+
+    /// Corrects a market: reference, title, clause, amount, dates (deadlines follow), buyer
+    /// while a draft; refused once it is closed or cancelled.
+    async fn update_market(&self, ctx: &Context<'_>, input: UpdateMarketInput) -> Result<Market> {
+        Ok(Market(
+            service::market::update(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Corrects a lot: title, awardee, amount, own target.
+    async fn update_lot(&self, ctx: &Context<'_>, input: UpdateLotInput) -> Result<Lot> {
+        Ok(Lot(service::market::update_lot(
+            app(ctx),
+            actor(ctx)?,
+            input,
+        )
+        .await?))
+    }
+
+    /// Deletes a market nothing depends on yet (no contract, hours, chantier, commission,
+    /// final report); its lots and deadlines go with it. Returns its ID.
+    async fn delete_market(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<ID> {
+        Ok(service::market::delete(app(ctx), actor(ctx)?, &id, version).await?)
+    }
+
+    /// Deletes a lot nothing depends on yet (no contract, hours). Returns its ID.
+    async fn delete_lot(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<ID> {
+        Ok(service::market::delete_lot(app(ctx), actor(ctx)?, &id, version).await?)
     }
 }

@@ -13,11 +13,13 @@ use super::path::{Eligibility, PassIae};
 use crate::domain::{EducationLevel, OperationKind, OrganizationKind, Public, Sex, SiaeSubtype};
 use crate::ids::{self, Kind};
 use crate::service::market::MarketFilter;
-use crate::service::operation::{CreateOperationInput, OperationFilter};
-use crate::service::organization::{CreateOrganizationInput, OrganizationFilter};
+use crate::service::operation::{CreateOperationInput, OperationFilter, UpdateOperationInput};
+use crate::service::organization::{
+    CreateOrganizationInput, OrganizationFilter, UpdateOrganizationInput,
+};
 use crate::service::participant::{CreateParticipantInput, ParticipantFilter, decode_publics};
 use crate::service::placement::PlacementFilter;
-use crate::service::territory::CreateTerritoryInput;
+use crate::service::territory::{CreateTerritoryInput, UpdateTerritoryInput};
 use crate::service::{self, page::PageArgs};
 
 /// Territoire: where the work happens; its time zone sets local sending hours.
@@ -422,5 +424,46 @@ impl PartyMutation {
         Ok(Participant(
             service::participant::create(app(ctx), actor(ctx)?, input).await?,
         ))
+    }
+
+    /// Corrects a territory (administrators): its name; its time zone only while nothing is
+    /// dated in it.
+    async fn update_territory(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTerritoryInput,
+    ) -> Result<Territory> {
+        Ok(Territory(
+            service::territory::update(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Corrects an organization (administrators; facilitators those of their territories):
+    /// name, SIRET, contact details; its kind only while nothing refers to it.
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationInput,
+    ) -> Result<Organization> {
+        Ok(Organization(
+            service::organization::update(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Corrects an operation (facilitators of its territory).
+    async fn update_operation(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOperationInput,
+    ) -> Result<Operation> {
+        Ok(Operation(
+            service::operation::update(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Deletes an operation nothing depends on yet (no market, chantier, convention,
+    /// commission); returns its ID.
+    async fn delete_operation(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<ID> {
+        Ok(service::operation::delete(app(ctx), actor(ctx)?, &id, version).await?)
     }
 }

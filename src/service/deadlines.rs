@@ -1119,3 +1119,58 @@ pub async fn refresh(ctx: &Ctx, actor: &Actor, territory_id: ID) -> AppResult<us
     txn.commit().await?;
     Ok(subjects_of(&ctx.db.conn, territory).await?.len())
 }
+
+/// The deadlines of a market: its own, and any other that names it.
+pub fn of_market(market: Uuid) -> Condition {
+    Condition::any()
+        .add(deadline::Column::SubjectId.eq(market))
+        .add(deadline::Column::MarketId.eq(market))
+}
+
+/// The deadlines of one lot: its monthly statements (their subject is the lot's market).
+pub fn of_lot(market: Uuid, lot: Uuid) -> Condition {
+    Condition::all()
+        .add(deadline::Column::SubjectId.eq(market))
+        .add(deadline::Column::Rule.eq(R::MonthlyStatement.as_str()))
+        .add(deadline::Column::Key.starts_with(format!("{lot}:")))
+}
+
+fn ids_where(which: Condition) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(deadline::Column::Id)
+        .from(deadline::Entity)
+        .cond_where(which)
+        .to_owned()
+}
+
+/// How many reminders of the deadlines matching `which` went out (sent, in a digest, or being
+/// sent now), their rows locked so that no sender claims one meanwhile. A mail that went out is
+/// a record: a delete that would drop it refuses instead.
+pub async fn reminders_sent<C: ConnectionTrait>(conn: &C, which: Condition) -> AppResult<u64> {
+    use crate::domain::reminders::ReminderStatus as S;
+    let rows = entity::reminder::Entity::find()
+        .filter(entity::reminder::Column::DeadlineId.in_subquery(ids_where(which)))
+        .order_by_asc(entity::reminder::Column::Id)
+        .lock_exclusive()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .iter()
+        .filter(|r| matches!(S::from_db(&r.status), S::Sent | S::Sending | S::Digested))
+        .count() as u64)
+}
+
+/// Deletes the deadlines matching `which` with their reminders (none went out: see
+/// [`reminders_sent`]): rows with nothing of their own once their subject is gone. How many
+/// deadlines went.
+pub async fn delete_where<C: ConnectionTrait>(conn: &C, which: Condition) -> AppResult<u64> {
+    entity::reminder::Entity::delete_many()
+        .filter(entity::reminder::Column::DeadlineId.in_subquery(ids_where(which.clone())))
+        .exec(conn)
+        .await?;
+    Ok(deadline::Entity::delete_many()
+        .filter(which)
+        .exec(conn)
+        .await?
+        .rows_affected)
+}

@@ -1,21 +1,27 @@
 //! Markets, their lots, the hour target (calibrage) and the market's life cycle.
 
-use async_graphql::{ID, InputObject};
+use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::NaiveDate;
-use entity::{lot, market, operation, status_change, territory};
+use entity::{
+    chantier, commission, hour_entry, lot, market, market_final_report, operation, parameter_value,
+    placement, status_change, territory,
+};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
+    ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
+use super::deadlines::{self, SubjectRef};
+use super::organization::{expect_kind, expect_kind_in_scope};
 use super::page::{self, Page, PageArgs};
-use super::{Ctx, audit, get, organization::expect_kind, scope, workflow};
+use super::{Ctx, audit, get, scope, workflow};
 use crate::domain::auth::{Actor, Role};
 use crate::domain::calibration::{self, CalibrationInput};
-use crate::domain::params::ParamKey;
+use crate::domain::params::{ParamKey, ParamLevel};
 use crate::domain::{
-    AnruCategory, ClauseKind, MarketStatus, OrganizationKind, TargetSource, hours, text,
+    AnruCategory, ClauseKind, MarketStatus, OrganizationKind, PlacementStatus, TargetSource, hours,
+    text,
 };
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -48,6 +54,42 @@ pub struct CreateMarketInput {
     pub end_date: NaiveDate,
     #[graphql(default)]
     pub lots: Vec<LotInput>,
+}
+
+#[derive(Debug, InputObject)]
+pub struct UpdateMarketInput {
+    pub market_id: ID,
+    /// The version the edit was made on (CONFLICT if another change landed since).
+    pub version: i32,
+    /// Unique among the buyer's markets.
+    pub reference: Option<String>,
+    pub title: Option<String>,
+    pub clause_kind: Option<ClauseKind>,
+    /// Null clears it.
+    pub anru_category: MaybeUndefined<AnruCategory>,
+    /// Amount excluding tax, in cents. A target that is the calibrage proposal follows it.
+    pub amount_cents: Option<i64>,
+    /// Null clears it.
+    pub notification_date: MaybeUndefined<NaiveDate>,
+    /// Refused if hours or contracts of the market would fall outside the new dates.
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    /// Only while the market is a DRAFT.
+    pub buyer_id: Option<ID>,
+}
+
+#[derive(Debug, InputObject)]
+pub struct UpdateLotInput {
+    pub lot_id: ID,
+    /// The version the edit was made on (CONFLICT if another change landed since).
+    pub version: i32,
+    pub title: Option<String>,
+    /// A company or an insertion structure; null clears it (not once the market is awarded).
+    pub awardee_id: MaybeUndefined<ID>,
+    /// Null clears it.
+    pub amount_cents: MaybeUndefined<i64>,
+    /// This lot's share of the target, in hours (e.g. "120" or "120:30"); null clears it.
+    pub target_hours: MaybeUndefined<String>,
 }
 
 #[derive(Debug, InputObject)]
@@ -98,6 +140,52 @@ fn check_amount(field: &'static str, cents: i64) -> AppResult<i64> {
     Ok(cents)
 }
 
+/// Who may be a lot's awardee (titulaire).
+const AWARDEE_KINDS: &[OrganizationKind] = &[OrganizationKind::Company, OrganizationKind::Siae];
+
+/// A market's dates: the end does not precede the start, nor the start its notification.
+fn check_dates(start: NaiveDate, end: NaiveDate, notification: Option<NaiveDate>) -> AppResult<()> {
+    if end < start {
+        return Err(AppError::bad_input(
+            "endDate",
+            format!("endDate : la fin ({end}) précède le début ({start}) (end before start)"),
+        ));
+    }
+    if let Some(n) = notification
+        && n > start
+    {
+        return Err(AppError::bad_input(
+            "notificationDate",
+            format!(
+                "notificationDate : la notification ({n}) suit le début d'exécution ({start}) (notified after start)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a reference the buyer already gives to another market than `except`.
+async fn reference_free<C: ConnectionTrait>(
+    conn: &C,
+    buyer: &entity::organization::Model,
+    reference: &str,
+    except: Option<Uuid>,
+) -> AppResult<()> {
+    let mut q = market::Entity::find()
+        .filter(market::Column::BuyerId.eq(buyer.id))
+        .filter(market::Column::Reference.eq(reference));
+    if let Some(id) = except {
+        q = q.filter(market::Column::Id.ne(id));
+    }
+    if q.count(conn).await? > 0 {
+        return Err(AppError::Conflict(format!(
+            "reference : {} a déjà un marché de référence {reference} (reference already used by this buyer)",
+            buyer.name
+        )));
+    }
+    Ok(())
+}
+
 fn optional_hours(field: &'static str, raw: Option<&str>) -> AppResult<Option<i64>> {
     let Some(raw) = raw else { return Ok(None) };
     let minutes = hours::parse_hours(field, raw)?;
@@ -129,13 +217,7 @@ async fn insert_lot<C: ConnectionTrait>(
         "lot.awardeeId",
     )?;
     if let Some(a) = awardee {
-        expect_kind(
-            conn,
-            a,
-            "lot.awardeeId",
-            &[OrganizationKind::Company, OrganizationKind::Siae],
-        )
-        .await?;
+        expect_kind(conn, a, "lot.awardeeId", AWARDEE_KINDS).await?;
     }
     let amount = input
         .amount_cents
@@ -176,26 +258,7 @@ pub async fn create(
     let reference = text::required("reference", &input.reference)?;
     let title = text::required("title", &input.title)?;
     let amount = check_amount("amountCents", input.amount_cents)?;
-    if input.end_date < input.start_date {
-        return Err(AppError::bad_input(
-            "endDate",
-            format!(
-                "endDate : la fin ({}) précède le début ({}) (end before start)",
-                input.end_date, input.start_date
-            ),
-        ));
-    }
-    if let Some(n) = input.notification_date
-        && n > input.start_date
-    {
-        return Err(AppError::bad_input(
-            "notificationDate",
-            format!(
-                "notificationDate : la notification ({n}) suit le début d'exécution ({}) (notified after start)",
-                input.start_date
-            ),
-        ));
-    }
+    check_dates(input.start_date, input.end_date, input.notification_date)?;
     let buyer_id = ids::decode(Kind::Organization, &input.buyer_id, "buyerId")?;
     let operation_id =
         ids::decode_opt(Kind::Operation, input.operation_id.as_ref(), "operationId")?;
@@ -226,17 +289,7 @@ pub async fn create(
             "territoryId : le marché doit être sur le territoire de son opération",
         ));
     }
-    let taken = market::Entity::find()
-        .filter(market::Column::BuyerId.eq(buyer_id))
-        .filter(market::Column::Reference.eq(&reference))
-        .count(&txn.txn)
-        .await?;
-    if taken > 0 {
-        return Err(AppError::Conflict(format!(
-            "reference : {} a déjà un marché de référence {reference} (reference already used by this buyer)",
-            buyer.name
-        )));
-    }
+    reference_free(&txn.txn, &buyer, &reference, None).await?;
     let now = ctx.clock.now();
     let row = market::ActiveModel {
         version: Set(1),
@@ -339,13 +392,7 @@ pub async fn set_lot_awardee(
             market.status
         )));
     }
-    expect_kind(
-        &txn.txn,
-        awardee,
-        "awardeeId",
-        &[OrganizationKind::Company, OrganizationKind::Siae],
-    )
-    .await?;
+    expect_kind(&txn.txn, awardee, "awardeeId", AWARDEE_KINDS).await?;
     let before = audit::json(&lot);
     let mut am = lot.into_active_model();
     am.awardee_id = Set(Some(awardee));
@@ -437,6 +484,432 @@ pub async fn set_hour_target(
     .await?;
     txn.commit().await?;
     Ok(market)
+}
+
+/// The market's state allows no change once it is closed or cancelled.
+fn still_editable(m: &market::Model) -> AppResult<MarketStatus> {
+    let status = MarketStatus::from_db(&m.status);
+    if matches!(status, MarketStatus::Closed | MarketStatus::Cancelled) {
+        return Err(AppError::Conflict(format!(
+            "le marché {} est {status} : il ne se modifie plus (market is {status})",
+            m.reference
+        )));
+    }
+    Ok(status)
+}
+
+/// Whether an awardee is on every lot from now on (the award checked it).
+fn awarded(status: MarketStatus) -> bool {
+    matches!(
+        status,
+        MarketStatus::Awarded | MarketStatus::InProgress | MarketStatus::Completed
+    )
+}
+
+/// Refuses new dates that would leave hours or contracts of the market outside them: an hour
+/// line whose whole period is before the start or after the end, a live contract that ends
+/// before the start or starts after the end (a contract may start before the market, as at
+/// its creation). Names them.
+async fn check_inside<C: ConnectionTrait>(
+    conn: &C,
+    m: &market::Model,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> AppResult<()> {
+    let entries = |c: Condition| {
+        hour_entry::Entity::find()
+            .filter(hour_entry::Column::MarketId.eq(m.id))
+            .filter(c)
+            .order_by_asc(hour_entry::Column::PeriodStart)
+    };
+    let placements = |c: Condition| {
+        placement::Entity::find()
+            .filter(placement::Column::MarketId.eq(m.id))
+            .filter(placement::Column::Status.ne(PlacementStatus::Cancelled.as_str()))
+            .filter(c)
+            .order_by_asc(placement::Column::Reference)
+    };
+    let sides = [
+        (
+            "startDate",
+            format!("avant le {start}"),
+            Condition::all().add(hour_entry::Column::PeriodEnd.lt(start)),
+            Condition::all().add(placement::Column::EndDate.lt(start)),
+        ),
+        (
+            "endDate",
+            format!("après le {end}"),
+            Condition::all().add(hour_entry::Column::PeriodStart.gt(end)),
+            Condition::all().add(placement::Column::StartDate.gt(end)),
+        ),
+    ];
+    for (field, when, hours_c, placements_c) in sides {
+        let n_hours = entries(hours_c.clone()).count(conn).await?;
+        let first = entries(hours_c).one(conn).await?;
+        let refs: Vec<String> = placements(placements_c)
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|p| p.reference)
+            .collect();
+        let mut named = Vec::new();
+        if !refs.is_empty() {
+            let shown: Vec<&str> = refs.iter().take(5).map(String::as_str).collect();
+            let more = if refs.len() > 5 { ", …" } else { "" };
+            named.push(format!(
+                "{} contrat(s) ({}{more})",
+                refs.len(),
+                shown.join(", ")
+            ));
+        }
+        if let Some(e) = first {
+            named.push(format!(
+                "{n_hours} ligne(s) d'heures (dont la période du {} au {})",
+                e.period_start, e.period_end
+            ));
+        }
+        if !named.is_empty() {
+            return Err(AppError::bad_input(
+                field,
+                format!(
+                    "{field} : le marché {} irait du {start} au {end}, mais {} tomberai(en)t {when} ; corriger d'abord ces contrats ou ces heures (hours or contracts outside the new dates)",
+                    m.reference,
+                    named.join(" et ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Corrects a market: reference, title, clause, ANRU category, amount, dates (the deadlines
+/// follow), and the buyer while it is a draft; refused once it is closed or cancelled.
+pub async fn update(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: UpdateMarketInput,
+) -> AppResult<market::Model> {
+    let market_id = ids::decode(Kind::Market, &input.market_id, "marketId")?;
+    let buyer_arg = ids::decode_opt(Kind::Organization, input.buyer_id.as_ref(), "buyerId")?;
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let m = load_for_write(conn, actor, market_id, false).await?;
+    super::edit::expect_version(conn, Kind::Market, m.id, m.version, input.version).await?;
+    let status = still_editable(&m)?;
+    let reference = match &input.reference {
+        Some(r) => text::required("reference", r)?,
+        None => m.reference.clone(),
+    };
+    let title = match &input.title {
+        Some(t) => text::required("title", t)?,
+        None => m.title.clone(),
+    };
+    let amount = match input.amount_cents {
+        Some(c) => check_amount("amountCents", c)?,
+        None => m.amount_cents,
+    };
+    let start = input.start_date.unwrap_or(m.start_date);
+    let end = input.end_date.unwrap_or(m.end_date);
+    let notification = match input.notification_date {
+        MaybeUndefined::Undefined => m.notification_date,
+        other => other.take(),
+    };
+    check_dates(start, end, notification)?;
+    let buyer_id = buyer_arg.unwrap_or(m.buyer_id);
+    let buyer = if buyer_id == m.buyer_id {
+        get::<entity::organization::Entity, _>(conn, buyer_id, "organisation").await?
+    } else {
+        if status != MarketStatus::Draft {
+            return Err(AppError::Conflict(format!(
+                "buyerId : l'acheteur ne change que tant que le marché est DRAFT ; le marché {} est {status} (buyer is fixed once published)",
+                m.reference
+            )));
+        }
+        expect_kind_in_scope(conn, actor, buyer_id, "buyerId", &[OrganizationKind::Buyer]).await?
+    };
+    if buyer_id != m.buyer_id || reference != m.reference {
+        reference_free(conn, &buyer, &reference, Some(m.id)).await?;
+    }
+    if (start, end) != (m.start_date, m.end_date) {
+        check_inside(conn, &m, start, end).await?;
+    }
+    // The calibrage proposal follows the amount; so does a target that is the proposal.
+    let proposed = match (
+        amount != m.amount_cents,
+        m.calib_labour_share_bp,
+        m.calib_insertion_rate_bp,
+        m.calib_hourly_cost_cents,
+    ) {
+        (true, Some(labour), Some(rate), Some(cost)) => {
+            Some(calibration::propose(CalibrationInput {
+                amount_cents: amount,
+                labour_share_bp: labour,
+                insertion_rate_bp: rate,
+                hourly_cost_cents: cost,
+            })?)
+        }
+        _ => None,
+    };
+    let target_is_proposal =
+        m.target_source.as_deref().and_then(TargetSource::parse) == Some(TargetSource::Proposal);
+    let before = audit::json(&m);
+    let mut am = m.into_active_model();
+    am.search_text = Set(text::search_key(&[&reference, &title]));
+    am.reference = Set(reference);
+    am.title = Set(title);
+    if let Some(kind) = input.clause_kind {
+        am.clause_kind = Set(kind.as_str().to_string());
+    }
+    if !input.anru_category.is_undefined() {
+        am.anru_category = Set(input.anru_category.take().map(|c| c.as_str().to_string()));
+    }
+    am.amount_cents = Set(amount);
+    am.notification_date = Set(notification);
+    am.start_date = Set(start);
+    am.end_date = Set(end);
+    am.buyer_id = Set(buyer_id);
+    if let Some(p) = proposed {
+        am.calib_proposed_minutes = Set(Some(p));
+        if target_is_proposal {
+            am.target_minutes = Set(Some(p));
+        }
+    }
+    am.updated_at = Set(ctx.clock.now());
+    let row = am.update(conn).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Market(row.id)).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "updateMarket",
+        Kind::Market,
+        row.id,
+        Some(row.territory_id),
+        Some(&before),
+        Some(&audit::json(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// A lot the actor may change, with its market: the market locked first (as every path that
+/// changes a market's lots), then the lot, read again under the lock.
+async fn lot_for_write<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    lot_id: Uuid,
+) -> AppResult<(market::Model, lot::Model)> {
+    let seen =
+        scope::load::<lot::Entity, _>(conn, scope::lots(actor)?, lot::Column::Id, lot_id, "lot")
+            .await?;
+    let market = load_for_write(conn, actor, seen.market_id, false).await?;
+    let lot = lot::Entity::find_by_id(lot_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("lot".into()))?;
+    Ok((market, lot))
+}
+
+/// Corrects a lot: title, awardee, amount, own target; refused once its market is closed or
+/// cancelled, and an awarded market's lot keeps an awardee.
+pub async fn update_lot(ctx: &Ctx, actor: &Actor, input: UpdateLotInput) -> AppResult<lot::Model> {
+    let lot_id = ids::decode(Kind::Lot, &input.lot_id, "lotId")?;
+    let title = input
+        .title
+        .as_deref()
+        .map(|t| text::required("title", t))
+        .transpose()?;
+    let awardee = match &input.awardee_id {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(id) => Some(Some(ids::decode(Kind::Organization, id, "awardeeId")?)),
+    };
+    let amount = match input.amount_cents {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(c) => Some(Some(check_amount("amountCents", c)?)),
+    };
+    let target = match input.target_hours.as_opt_deref() {
+        None => None,
+        Some(raw) => Some(optional_hours("targetHours", raw)?),
+    };
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let (market, lot) = lot_for_write(conn, actor, lot_id).await?;
+    super::edit::expect_version(conn, Kind::Lot, lot.id, lot.version, input.version).await?;
+    let status = still_editable(&market)?;
+    match awardee {
+        Some(None) if lot.awardee_id.is_some() && awarded(status) => {
+            return Err(AppError::Conflict(format!(
+                "awardeeId : le marché {} est {status} : chaque lot garde un titulaire ; en désigner un autre plutôt (an awarded market keeps an awardee on every lot)",
+                market.reference
+            )));
+        }
+        Some(Some(a)) if lot.awardee_id != Some(a) => {
+            expect_kind_in_scope(conn, actor, a, "awardeeId", AWARDEE_KINDS).await?;
+        }
+        _ => {}
+    }
+    let before = audit::json(&lot);
+    let mut am = lot.into_active_model();
+    if let Some(t) = title {
+        am.title = Set(t);
+    }
+    if let Some(a) = awardee {
+        am.awardee_id = Set(a);
+    }
+    if let Some(a) = amount {
+        am.amount_cents = Set(a);
+    }
+    if let Some(t) = target {
+        am.target_minutes = Set(t);
+    }
+    let lot = am.update(conn).await?;
+    // The lot's title and awardee are in its statements' deadlines.
+    deadlines::sync(conn, ctx, SubjectRef::Market(market.id)).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "updateLot",
+        Kind::Lot,
+        lot.id,
+        Some(market.territory_id),
+        Some(&before),
+        Some(&audit::json(&lot)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(lot)
+}
+
+/// Deletes a market nothing depends on yet (no contract, hours, chantier, commission, final
+/// report, parameter of its own, reminder sent); its lots, deadlines and unsent reminders go
+/// with it. Its life-cycle history stays (append-only), like its audit trail.
+pub async fn delete(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppResult<ID> {
+    let market_id = ids::decode(Kind::Market, id, "id")?;
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let m = load_for_write(conn, actor, market_id, false).await?;
+    super::edit::expect_version(conn, Kind::Market, m.id, m.version, version).await?;
+    macro_rules! count {
+        ($e:ident) => {
+            $e::Entity::find()
+                .filter($e::Column::MarketId.eq(m.id))
+                .count(conn)
+                .await?
+        };
+    }
+    let params = parameter_value::Entity::find()
+        .filter(parameter_value::Column::Level.eq(ParamLevel::Market.as_str()))
+        .filter(parameter_value::Column::ScopeId.eq(m.id))
+        .count(conn)
+        .await?;
+    let sent = deadlines::reminders_sent(conn, deadlines::of_market(m.id)).await?;
+    super::edit::nothing_depends(
+        &format!("le marché {}", m.reference),
+        &[
+            ("contrat(s)", count!(placement)),
+            ("ligne(s) d'heures", count!(hour_entry)),
+            ("chantier(s)", count!(chantier)),
+            ("commission(s)", count!(commission)),
+            ("bilan(s) final(aux)", count!(market_final_report)),
+            ("valeur(s) de paramètre propre(s)", params),
+            ("rappel(s) déjà envoyé(s)", sent),
+        ],
+    )?;
+    let lots = lot::Entity::find()
+        .filter(lot::Column::MarketId.eq(m.id))
+        .order_by_asc(lot::Column::Number)
+        .all(conn)
+        .await?;
+    let before = serde_json::json!({
+        "market": audit::json(&m),
+        "lots": lots.iter().map(audit::json).collect::<Vec<_>>(),
+    });
+    let territory = m.territory_id;
+    deadlines::delete_where(conn, deadlines::of_market(m.id)).await?;
+    lot::Entity::delete_many()
+        .filter(lot::Column::MarketId.eq(m.id))
+        .exec(conn)
+        .await?;
+    m.delete(conn).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "deleteMarket",
+        Kind::Market,
+        market_id,
+        Some(territory),
+        Some(&before),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ids::encode(Kind::Market, market_id))
+}
+
+/// Deletes a lot nothing depends on yet (no contract, hours, reminder sent), with its
+/// deadlines; refused once its market is closed or cancelled, and for the only lot of an
+/// awarded market.
+pub async fn delete_lot(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppResult<ID> {
+    let lot_id = ids::decode(Kind::Lot, id, "id")?;
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let (market, lot) = lot_for_write(conn, actor, lot_id).await?;
+    super::edit::expect_version(conn, Kind::Lot, lot.id, lot.version, version).await?;
+    let status = still_editable(&market)?;
+    macro_rules! count {
+        ($e:ident) => {
+            $e::Entity::find()
+                .filter($e::Column::LotId.eq(lot.id))
+                .count(conn)
+                .await?
+        };
+    }
+    let sent = deadlines::reminders_sent(conn, deadlines::of_lot(market.id, lot.id)).await?;
+    super::edit::nothing_depends(
+        &format!("le lot {} du marché {}", lot.number, market.reference),
+        &[
+            ("contrat(s)", count!(placement)),
+            ("ligne(s) d'heures", count!(hour_entry)),
+            ("rappel(s) déjà envoyé(s)", sent),
+        ],
+    )?;
+    if awarded(status) {
+        let others = lot::Entity::find()
+            .filter(lot::Column::MarketId.eq(market.id))
+            .filter(lot::Column::Id.ne(lot.id))
+            .count(conn)
+            .await?;
+        if others == 0 {
+            return Err(AppError::Conflict(format!(
+                "le lot {} est le seul du marché {}, qui est {status} : un marché attribué garde au moins un lot (an awarded market keeps a lot)",
+                lot.number, market.reference
+            )));
+        }
+    }
+    let before = audit::json(&lot);
+    deadlines::delete_where(conn, deadlines::of_lot(market.id, lot.id)).await?;
+    lot.delete(conn).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Market(market.id)).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "deleteLot",
+        Kind::Lot,
+        lot_id,
+        Some(market.territory_id),
+        Some(&before),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ids::encode(Kind::Lot, lot_id))
 }
 
 /// Loads a market the actor may change: out of scope is NOT_FOUND; in scope but read-only is

@@ -1,13 +1,18 @@
 //! Operations: urban-renewal projects (PRU, NPNRU) with their ANRU commitments.
 
-use async_graphql::{ID, InputObject};
+use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::NaiveDate;
-use entity::{operation, territory};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use entity::{chantier, commission, convention, market, operation, parameter_value, territory};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, ModelTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
+};
 
+use super::organization::{expect_kind, expect_kind_in_scope};
 use super::page::{self, Page, PageArgs};
-use super::{Ctx, audit, get, organization::expect_kind};
+use super::{Ctx, audit, get, scope};
 use crate::domain::auth::Actor;
+use crate::domain::params::ParamLevel;
 use crate::domain::{OperationKind, OrganizationKind, RuleViolation, placement, text};
 use crate::error::AppError;
 use crate::error::AppResult;
@@ -32,6 +37,21 @@ pub struct CreateOperationInput {
     pub gup_rate_bp: Option<i32>,
 }
 
+#[derive(Debug, InputObject)]
+pub struct UpdateOperationInput {
+    pub operation_id: ID,
+    /// The version the edit was made on (CONFLICT if another change landed since).
+    pub version: i32,
+    pub name: Option<String>,
+    pub kind: Option<OperationKind>,
+    /// A buyer; null clears it.
+    pub owner_id: MaybeUndefined<ID>,
+    pub start_date: MaybeUndefined<NaiveDate>,
+    pub end_date: MaybeUndefined<NaiveDate>,
+    pub works_rate_bp: Option<i32>,
+    pub gup_rate_bp: Option<i32>,
+}
+
 #[derive(Debug, Default, InputObject)]
 pub struct OperationFilter {
     pub territory_id: Option<ID>,
@@ -48,6 +68,14 @@ fn check_rate(field: &'static str, bp: i32) -> Result<i32, RuleViolation> {
     }
 }
 
+/// The end does not precede the start (an end alone is not checked).
+fn check_dates(start: Option<NaiveDate>, end: Option<NaiveDate>) -> Result<(), RuleViolation> {
+    match start {
+        Some(start) => placement::check_dates(start, end),
+        None => Ok(()),
+    }
+}
+
 pub async fn create(
     ctx: &Ctx,
     actor: &Actor,
@@ -56,9 +84,7 @@ pub async fn create(
     let name = text::required("name", &input.name)?;
     let territory_id = ids::decode(Kind::Territory, &input.territory_id, "territoryId")?;
     let owner_id = ids::decode_opt(Kind::Organization, input.owner_id.as_ref(), "ownerId")?;
-    if let Some(start) = input.start_date {
-        placement::check_dates(start, input.end_date)?;
-    }
+    check_dates(input.start_date, input.end_date)?;
     let works = check_rate(
         "worksRateBp",
         input.works_rate_bp.unwrap_or(DEFAULT_WORKS_RATE_BP),
@@ -104,6 +130,143 @@ pub async fn create(
     .await?;
     txn.commit().await?;
     Ok(row)
+}
+
+/// Loads an operation the actor may see, locked; only facilitators of its territory change it.
+async fn for_update<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: &ID,
+) -> AppResult<operation::Model> {
+    let id = ids::decode(Kind::Operation, id, "operationId")?;
+    let op = operation::Entity::find()
+        .filter(scope::operations(actor)?)
+        .filter(operation::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("opération".into()))?;
+    if !actor.facilitates(op.territory_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(op)
+}
+
+/// Corrects an operation: the fields its creation takes, checked by the same rules.
+pub async fn update(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: UpdateOperationInput,
+) -> AppResult<operation::Model> {
+    let owner = match &input.owner_id {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(id) => Some(Some(ids::decode(Kind::Organization, id, "ownerId")?)),
+    };
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let op = for_update(conn, actor, &input.operation_id).await?;
+    super::edit::expect_version(conn, Kind::Operation, op.id, op.version, input.version).await?;
+    let name = match &input.name {
+        Some(n) => text::required("name", n)?,
+        None => op.name.clone(),
+    };
+    let start = match input.start_date {
+        MaybeUndefined::Undefined => op.start_date,
+        other => other.take(),
+    };
+    let end = match input.end_date {
+        MaybeUndefined::Undefined => op.end_date,
+        other => other.take(),
+    };
+    check_dates(start, end)?;
+    let works = check_rate(
+        "worksRateBp",
+        input.works_rate_bp.unwrap_or(op.works_rate_bp),
+    )?;
+    let gup = check_rate("gupRateBp", input.gup_rate_bp.unwrap_or(op.gup_rate_bp))?;
+    if let Some(Some(o)) = owner
+        && op.owner_id != Some(o)
+    {
+        expect_kind_in_scope(conn, actor, o, "ownerId", &[OrganizationKind::Buyer]).await?;
+    }
+    let before = audit::json(&op);
+    let mut am = op.into_active_model();
+    am.name = Set(name);
+    if let Some(kind) = input.kind {
+        am.kind = Set(kind.as_str().to_string());
+    }
+    if let Some(owner) = owner {
+        am.owner_id = Set(owner);
+    }
+    am.start_date = Set(start);
+    am.end_date = Set(end);
+    am.works_rate_bp = Set(works);
+    am.gup_rate_bp = Set(gup);
+    let row = am.update(conn).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "updateOperation",
+        Kind::Operation,
+        row.id,
+        Some(row.territory_id),
+        Some(&before),
+        Some(&audit::json(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Deletes an operation nothing depends on yet (no market, chantier, convention, commission or
+/// parameter of its own); otherwise CONFLICT naming what depends on it.
+pub async fn delete(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppResult<ID> {
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let op = for_update(conn, actor, id).await?;
+    super::edit::expect_version(conn, Kind::Operation, op.id, op.version, version).await?;
+    macro_rules! count {
+        ($e:ident) => {
+            $e::Entity::find()
+                .filter($e::Column::OperationId.eq(op.id))
+                .count(conn)
+                .await?
+        };
+    }
+    let params = parameter_value::Entity::find()
+        .filter(parameter_value::Column::Level.eq(ParamLevel::Operation.as_str()))
+        .filter(parameter_value::Column::ScopeId.eq(op.id))
+        .count(conn)
+        .await?;
+    super::edit::nothing_depends(
+        &format!("l'opération « {} »", op.name),
+        &[
+            ("marché(s)", count!(market)),
+            ("chantier(s)", count!(chantier)),
+            ("convention(s)", count!(convention)),
+            ("commission(s)", count!(commission)),
+            ("valeur(s) de paramètre propre(s)", params),
+        ],
+    )?;
+    let before = audit::json(&op);
+    let (op_id, territory) = (op.id, op.territory_id);
+    op.delete(conn).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "deleteOperation",
+        Kind::Operation,
+        op_id,
+        Some(territory),
+        Some(&before),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ids::encode(Kind::Operation, op_id))
 }
 
 pub async fn list(
