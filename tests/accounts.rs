@@ -28,7 +28,42 @@ db_tests!(
     a_wrong_or_foreign_token_is_refused,
     invitation_sets_the_first_password_within_seven_days,
     one_token_used_at_once_succeeds_exactly_once,
+    two_admins_switching_each_other_off_at_once_leave_one,
+    a_link_is_not_mailed_once_the_account_is_switched_off,
 );
+
+/// Mails with links are enabled by the scheduler: it does not start with a bad APP_URL.
+#[tokio::test]
+async fn the_scheduler_refuses_an_app_url_that_is_not_http() {
+    let app = TestApp::sqlite().await;
+    for bad in [
+        "",
+        "passerelle.example.fr",
+        "ftp://passerelle.example.fr",
+        "https://",
+    ] {
+        let refused = Scheduler::new(
+            app.ctx.clone(),
+            &MailConfig {
+                app_url: bad.into(),
+                ..MailConfig::default()
+            },
+        )
+        .err()
+        .unwrap_or_else(|| panic!("{bad:?} accepted"));
+        assert!(refused.contains("APP_URL"), "{refused}");
+    }
+    assert!(
+        Scheduler::new(
+            app.ctx.clone(),
+            &MailConfig {
+                app_url: "https://passerelle.example.fr/".into(),
+                ..MailConfig::default()
+            },
+        )
+        .is_ok()
+    );
+}
 
 const APP_URL: &str = "https://passerelle.example.fr";
 
@@ -959,4 +994,65 @@ async fn one_token_used_at_once_succeeds_exactly_once(app: &TestApp) {
         app.count("account_token WHERE used_at IS NOT NULL").await,
         1
     );
+}
+
+async fn two_admins_switching_each_other_off_at_once_leave_one(app: &TestApp) {
+    let a1 = app.user("a1@t.fr", Role::Admin, None, &[]).await;
+    let a2 = app.user("a2@t.fr", Role::Admin, None, &[]).await;
+    let n1 = user_node(app, "a1@t.fr").await;
+    let n2 = user_node(app, "a2@t.fr").await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+    let mut set = tokio::task::JoinSet::new();
+    for (who, target) in [(a1, n2), (a2, n1)] {
+        let (ctx, barrier) = (app.ctx.clone(), barrier.clone());
+        set.spawn(async move {
+            barrier.wait().await;
+            passerelle::service::accounts::deactivate(
+                &ctx,
+                &who,
+                &async_graphql::ID(target["id"].as_str().unwrap().to_string()),
+                target["version"].as_i64().unwrap() as i32,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.message())
+        });
+    }
+    let mut ok_count = 0;
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            Ok(()) => ok_count += 1,
+            Err(m) => assert!(m.contains("dernier administrateur"), "{m}"),
+        }
+    }
+    assert_eq!(ok_count, 1);
+    assert_eq!(
+        app.count("app_user WHERE role = 'ADMIN' AND active = TRUE")
+            .await,
+        1
+    );
+}
+
+async fn a_link_is_not_mailed_once_the_account_is_switched_off(app: &TestApp) {
+    let w = app.world().await;
+    app.user("company@t.fr", Role::Company, Some(&w.company), &[])
+        .await;
+    let smtp = SmtpServer::start();
+    let s = scheduler(app, &smtp);
+    ok(&app
+        .run_as(None, REQUEST, json!({"e": "company@t.fr"}))
+        .await);
+    let u = user_node(app, "company@t.fr").await;
+    ok(&run(
+        app,
+        &admin_actor(),
+        DEACTIVATE,
+        json!({"id": u["id"], "v": u["version"]}),
+    )
+    .await);
+    let report = s.send().await.map_err(|e| e.message()).unwrap();
+    assert_eq!((report.sent, report.dropped), (0, 1), "{report}");
+    assert!(smtp.mails().is_empty());
+    // The link was withdrawn with the deactivation.
+    assert_eq!(app.count("account_token WHERE used_at IS NULL").await, 0);
 }
