@@ -30,6 +30,7 @@ db_tests!(
     one_token_used_at_once_succeeds_exactly_once,
     two_admins_switching_each_other_off_at_once_leave_one,
     a_link_is_not_mailed_once_the_account_is_switched_off,
+    wrong_current_passwords_count_as_failed_logins,
 );
 
 /// Mails with links are enabled by the scheduler: it does not start with a bad APP_URL.
@@ -1055,4 +1056,46 @@ async fn a_link_is_not_mailed_once_the_account_is_switched_off(app: &TestApp) {
     assert!(smtp.mails().is_empty());
     // The link was withdrawn with the deactivation.
     assert_eq!(app.count("account_token WHERE used_at IS NULL").await, 0);
+}
+
+async fn wrong_current_passwords_count_as_failed_logins(app: &TestApp) {
+    let w = app.world().await;
+    app.user("company@t.fr", Role::Company, Some(&w.company), &[])
+        .await;
+    let session = login(app, "company@t.fr", PASSWORD).await.unwrap();
+    let me = authenticate(app, &session).await.unwrap();
+    let change = |current: &str| {
+        let (ctx, me, current) = (app.ctx.clone(), me.clone(), current.to_string());
+        async move {
+            passerelle::service::accounts::change_password(
+                &ctx,
+                &me,
+                &current,
+                "a brand new passphrase",
+                "10.1.1.1",
+            )
+            .await
+            .map_err(|e| e.message())
+        }
+    };
+    // Five wrong guesses are checked (the account's limit of failed logins)...
+    for i in 0..5 {
+        let m = change("wrong guess nr").await.unwrap_err();
+        assert!(m.contains("incorrect"), "#{i}: {m}");
+    }
+    // ...the sixth is refused unchecked, even the right password, and so is a login.
+    let m = change(PASSWORD).await.unwrap_err();
+    assert!(m.contains("trop de tentatives"), "{m}");
+    assert!(
+        login(app, "company@t.fr", PASSWORD)
+            .await
+            .unwrap_err()
+            .contains("trop de tentatives")
+    );
+    // The window passes: the right one works.
+    app.clock.advance(Duration::minutes(15));
+    assert_eq!(change(PASSWORD).await, Ok(0));
+    login(app, "company@t.fr", "a brand new passphrase")
+        .await
+        .unwrap();
 }
