@@ -140,7 +140,9 @@ pub struct MailConfig {
     /// Folder of `.eml` files when no SMTP server is set.
     #[arg(long, env = "OUTBOX_DIR", default_value = "outbox", global = true)]
     pub outbox_dir: PathBuf,
-    /// Address of the front end, for the links in mails.
+    /// Address of the front end, for the links in mails (reminders, password reset and
+    /// invitation links): an absolute `http://` or `https://` address. The scheduler refuses
+    /// to start with anything else.
     #[arg(
         long,
         env = "APP_URL",
@@ -289,6 +291,34 @@ pub enum Command {
     },
 }
 
+/// The front end's address as links start with it (no trailing `/`), or why it cannot be one:
+/// an absolute `http://` or `https://` address with a host, no query, fragment or space.
+pub fn app_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    let refused = |why: &str| {
+        Err(format!(
+            "APP_URL « {raw} » : {why} ; les liens des courriels (réinitialisation, invitation, rappels) partent de cette adresse, par exemple https://passerelle.exemple.fr (links in mails start with it)"
+        ))
+    };
+    if url.is_empty() {
+        return refused("absente (missing)");
+    }
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return refused("une adresse http:// ou https:// (must be http or https)");
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') || host.contains('@') {
+        return refused("sans hôte (no host)");
+    }
+    if url.contains(['?', '#']) || url.contains(char::is_whitespace) {
+        return refused("sans « ? », « # » ni espace (no query, fragment or space)");
+    }
+    Ok(url.to_string())
+}
+
 /// `30`, `30s` or `500ms`.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
@@ -320,5 +350,37 @@ impl Default for Config {
 impl Default for MailConfig {
     fn default() -> Self {
         Config::default().mail
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_url_is_an_http_address() {
+        assert_eq!(
+            app_url("https://passerelle.example.fr/").unwrap(),
+            "https://passerelle.example.fr"
+        );
+        assert_eq!(
+            app_url(" http://127.0.0.1:8080/app ").unwrap(),
+            "http://127.0.0.1:8080/app"
+        );
+        for bad in [
+            "",
+            "  ",
+            "passerelle.example.fr",
+            "ftp://passerelle.example.fr",
+            "javascript:alert(1)",
+            "https://",
+            "https:///path",
+            "https://user@evil.example",
+            "https://a.fr/?x=1",
+            "https://a.fr/#top",
+            "https://a .fr",
+        ] {
+            assert!(app_url(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -58,7 +58,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 &passerelle::domain::auth::Actor::system(),
                 service::auth::CreateUserInput {
                     email,
-                    password,
+                    password: Some(password),
                     role: passerelle::domain::auth::Role::Admin,
                     organization_id: None,
                     territory_ids: vec![],

@@ -293,7 +293,7 @@ async fn a_full_hashing_queue_refuses_at_once_and_writes_nothing(app: &TestApp) 
         &passerelle::domain::auth::Actor::system(),
         passerelle::service::auth::CreateUserInput {
             email: "nouveau@t.fr".into(),
-            password: PASSWORD.into(),
+            password: Some(PASSWORD.into()),
             role: Role::Admin,
             organization_id: None,
             territory_ids: vec![],

@@ -1,6 +1,7 @@
 //! SeaORM entities of Passerelle: one module per table, no behaviour.
 //! Enumerations are stored as strings; their meaning lives in the app's `domain` module.
 
+pub mod account_token;
 pub mod app_user;
 pub mod audit_event;
 pub mod budget_line;

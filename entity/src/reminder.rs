@@ -10,7 +10,8 @@ pub struct Model {
     /// Unique: racing planners insert each reminder once.
     pub dedupe_key: String,
     pub kind: String,
-    pub territory_id: Uuid,
+    /// `None` for account mails (reset and invitation links), which belong to no territory.
+    pub territory_id: Option<Uuid>,
     pub deadline_id: Option<Uuid>,
     pub commission_id: Option<Uuid>,
     /// The commission's iCalendar SEQUENCE the mail carries.

@@ -232,7 +232,7 @@ impl Gen {
             &system,
             auth::CreateUserInput {
                 email: facilitator_email(&code),
-                password: BENCH_PASSWORD.into(),
+                password: Some(BENCH_PASSWORD.into()),
                 role: Role::Facilitator,
                 organization_id: None,
                 territory_ids: vec![encode(Kind::Territory, t.id)],

@@ -89,16 +89,21 @@ impl Actor {
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
 pub fn check_password(password: &str) -> RuleResult {
+    check_password_as("password", password)
+}
+
+/// The password policy, naming the input `field` that carries the password.
+pub fn check_password_as(field: &'static str, password: &str) -> RuleResult {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(RuleViolation::new(
-            "password",
-            format!("password : {MIN_PASSWORD_CHARS} caractères au moins (too short)"),
+            field,
+            format!("{field} : {MIN_PASSWORD_CHARS} caractères au moins (too short)"),
         ));
     }
     if password.len() > 1024 {
         return Err(RuleViolation::new(
-            "password",
-            "password : 1 024 octets au plus (too long)",
+            field,
+            format!("{field} : 1 024 octets au plus (too long)"),
         ));
     }
     Ok(())
@@ -145,6 +150,76 @@ pub fn same_hash(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
+string_enum! {
+    /// What a mailed single-use link is for.
+    TokenPurpose {
+        /// A forgotten password: valid one hour.
+        Reset = "RESET",
+        /// A new account setting its first password: valid seven days.
+        Invite = "INVITE",
+    }
+}
+
+impl TokenPurpose {
+    /// How long a link stays valid after it was made.
+    pub fn lifetime(self) -> Duration {
+        match self {
+            TokenPurpose::Reset => Duration::hours(RESET_LINK_HOURS),
+            TokenPurpose::Invite => Duration::days(INVITATION_LINK_DAYS),
+        }
+    }
+}
+
+pub const RESET_LINK_HOURS: i64 = 1;
+pub const INVITATION_LINK_DAYS: i64 = 7;
+
+/// Why a link is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRefusal {
+    Used,
+    Expired,
+}
+
+/// A link works strictly before `expires_at`, once.
+pub fn check_link(
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+) -> Result<(), LinkRefusal> {
+    if used_at.is_some() {
+        return Err(LinkRefusal::Used);
+    }
+    if now >= expires_at {
+        return Err(LinkRefusal::Expired);
+    }
+    Ok(())
+}
+
+/// The stored password of an account that has none yet (invited, link not used): no PHC
+/// string, so no password ever matches it.
+pub const NO_PASSWORD: &str = "!invitation";
+
+/// Whether a stored hash is a real password (not [`NO_PASSWORD`]).
+pub fn has_password(hash: &str) -> bool {
+    hash.starts_with('$')
+}
+
+/// Which territories a role takes: a facilitator at least one, the others none.
+pub fn check_role_territories(role: Role, territories: usize) -> RuleResult {
+    match role {
+        Role::Facilitator if territories == 0 => Err(RuleViolation::new(
+            "territoryIds",
+            "territoryIds : un facilitateur travaille sur au moins un territoire",
+        )),
+        Role::Facilitator => Ok(()),
+        _ if territories > 0 => Err(RuleViolation::new(
+            "territoryIds",
+            "territoryIds : seulement pour un facilitateur",
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +232,40 @@ mod tests {
             check_password(&"é".repeat(12)).is_ok(),
             "characters, not bytes"
         );
+    }
+
+    #[test]
+    fn a_link_works_strictly_before_its_end_and_once() {
+        let made = Utc::now();
+        for purpose in [TokenPurpose::Reset, TokenPurpose::Invite] {
+            let end = made + purpose.lifetime();
+            let second = Duration::seconds(1);
+            assert_eq!(check_link(end - second, end, None), Ok(()));
+            assert_eq!(check_link(end, end, None), Err(LinkRefusal::Expired));
+            assert_eq!(
+                check_link(end + second, end, None),
+                Err(LinkRefusal::Expired)
+            );
+            assert_eq!(check_link(made, end, Some(made)), Err(LinkRefusal::Used));
+        }
+        assert_eq!(TokenPurpose::Reset.lifetime(), Duration::hours(1));
+        assert_eq!(TokenPurpose::Invite.lifetime(), Duration::days(7));
+    }
+
+    #[test]
+    fn an_invited_account_has_no_password() {
+        assert!(!has_password(NO_PASSWORD));
+        assert!(has_password("$argon2id$v=19$m=19456,t=2,p=1$c29tZQ$aGFzaA"));
+    }
+
+    #[test]
+    fn territories_follow_the_role() {
+        assert!(check_role_territories(Role::Facilitator, 0).is_err());
+        assert!(check_role_territories(Role::Facilitator, 1).is_ok());
+        assert!(check_role_territories(Role::Company, 1).is_err());
+        assert!(check_role_territories(Role::Admin, 0).is_ok());
+        let e = check_password_as("newPassword", "short").unwrap_err();
+        assert_eq!(e.field, "newPassword");
     }
 
     #[test]

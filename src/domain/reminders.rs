@@ -40,6 +40,10 @@ string_enum! {
         Digest = "DIGEST",
         /// A commission re-planned or cancelled: its invitation updated or withdrawn.
         CommissionNotice = "COMMISSION_NOTICE",
+        /// A link to set a new password (one hour).
+        AccountReset = "ACCOUNT_RESET",
+        /// An invitation to choose one's first password (seven days).
+        AccountInvitation = "ACCOUNT_INVITATION",
     }
 }
 

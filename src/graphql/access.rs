@@ -19,7 +19,7 @@ use crate::error::AppError;
 /// Who may call a root field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Anyone, signed in or not (only `login`).
+    /// Anyone, signed in or not (`login`, and the password links).
     Public,
     /// Any signed-in user; the service scopes what they get.
     Authenticated,
@@ -77,7 +77,7 @@ pub const RULES: &[(&str, &str, Access)] = &[
     // checks the territory); not the employer, not an administrator.
     ("QueryRoot", "participantFile", Roles(&[Facilitator])),
     ("QueryRoot", "auditEvents", Roles(&[Admin, Facilitator])),
-    ("QueryRoot", "users", Roles(&[Admin])),
+    ("QueryRoot", "users", Roles(&[Admin, Facilitator])),
     ("QueryRoot", "parameters", Roles(&[Admin, Facilitator])),
     (
         "QueryRoot",
@@ -123,6 +123,15 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("MutationRoot", "createApiKey", Authenticated),
     ("MutationRoot", "revokeApiKey", Authenticated),
     ("MutationRoot", "createUser", Roles(&[Admin])),
+    ("MutationRoot", "updateUser", Roles(&[Admin])),
+    ("MutationRoot", "deactivateUser", Roles(&[Admin])),
+    ("MutationRoot", "reactivateUser", Roles(&[Admin])),
+    ("MutationRoot", "changePassword", Authenticated),
+    // Anyone: the answer never tells whether an account exists.
+    ("MutationRoot", "requestPasswordReset", Public),
+    // Anyone holding a link the mail gave.
+    ("MutationRoot", "resetPassword", Public),
+    ("MutationRoot", "acceptInvitation", Public),
     ("MutationRoot", "createTerritory", Roles(&[Admin])),
     (
         "MutationRoot",

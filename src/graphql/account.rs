@@ -9,8 +9,10 @@ use super::connection::{self, Conn, app};
 use super::loaders::opt;
 use super::party::Organization;
 use crate::domain::auth::Role;
+use crate::domain::auth::TokenPurpose;
 use crate::ids::{self, Kind};
 use crate::service;
+use crate::service::accounts::{UpdateUserInput, UserFilter};
 use crate::service::audit::AuditFilter;
 use crate::service::auth::CreateUserInput;
 
@@ -124,6 +126,11 @@ impl From<audit_event::Model> for AuditEvent {
 #[derive(Clone)]
 pub struct ClientAddress(pub String);
 
+fn client_address<'a>(ctx: &Context<'a>) -> &'a str {
+    ctx.data_opt::<ClientAddress>()
+        .map_or("unknown", |a| a.0.as_str())
+}
+
 #[derive(Default)]
 pub struct AccountQuery;
 
@@ -140,12 +147,21 @@ impl AccountQuery {
         ))
     }
 
-    async fn users(&self, ctx: &Context<'_>) -> Result<Vec<User>> {
-        Ok(service::auth::users(app(ctx), actor(ctx)?)
-            .await?
-            .into_iter()
-            .map(User)
-            .collect())
+    /// Accounts, paged and filtered: all for administrators; for a facilitator, those of their
+    /// territories (fellow facilitators, members of the territories' organizations).
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UserFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<User>> {
+        let had = after.is_some();
+        let args = connection::args(after, first)?;
+        let page = service::accounts::list(app(ctx), actor(ctx)?, filter.unwrap_or_default(), args)
+            .await?;
+        Ok(connection::connection(page, had, |m| m.id, User))
     }
 
     /// The caller's own API keys.
@@ -186,10 +202,8 @@ pub struct AccountMutation;
 impl AccountMutation {
     /// Signs in; after too many failures, per account or per address, waits 15 minutes.
     async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> Result<Session> {
-        let address = ctx
-            .data_opt::<ClientAddress>()
-            .map_or("unknown", |a| a.0.as_str());
-        let (issued, user) = service::auth::login(app(ctx), &email, &password, address).await?;
+        let (issued, user) =
+            service::auth::login(app(ctx), &email, &password, client_address(ctx)).await?;
         Ok(Session {
             token: issued.secret,
             expires_at: issued.credential.expires_at,
@@ -229,5 +243,90 @@ impl AccountMutation {
         Ok(ApiKey(
             service::auth::revoke_api_key(app(ctx), actor(ctx)?, &id).await?,
         ))
+    }
+
+    /// Changes an account's role, organization or territories (administrators). `territoryIds`
+    /// replaces the whole set; the rules of creation are checked on the result.
+    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> Result<User> {
+        Ok(User(
+            service::accounts::update(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Switches an account off (administrators): its sessions and API keys stop at once.
+    async fn deactivate_user(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<User> {
+        Ok(User(
+            service::accounts::deactivate(app(ctx), actor(ctx)?, &id, version).await?,
+        ))
+    }
+
+    /// Switches an account back on (administrators); it signs in again.
+    async fn reactivate_user(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<User> {
+        Ok(User(
+            service::accounts::reactivate(app(ctx), actor(ctx)?, &id, version).await?,
+        ))
+    }
+
+    /// Changes the caller's own password; the current one is checked like a login. The
+    /// caller's other sessions are revoked (this one and API keys stay).
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> Result<bool> {
+        service::accounts::change_password(
+            app(ctx),
+            actor(ctx)?,
+            &current_password,
+            &new_password,
+            client_address(ctx),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Mails a single-use link, valid one hour, to set a new password. Answers `true` whether
+    /// or not an account has this address.
+    async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
+        service::accounts::request_reset(app(ctx), &email, client_address(ctx)).await?;
+        Ok(true)
+    }
+
+    /// Sets a new password from a reset link; a wrong, used or expired link is refused (field
+    /// `token`). Every session of the account is revoked.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        new_password: String,
+    ) -> Result<bool> {
+        service::accounts::use_link(
+            app(ctx),
+            TokenPurpose::Reset,
+            &token,
+            &new_password,
+            "newPassword",
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Sets the first password of an invited account from its invitation link (seven days).
+    async fn accept_invitation(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        password: String,
+    ) -> Result<bool> {
+        service::accounts::use_link(
+            app(ctx),
+            TokenPurpose::Invite,
+            &token,
+            &password,
+            "password",
+        )
+        .await?;
+        Ok(true)
     }
 }

@@ -1,7 +1,7 @@
 //! Reminders in the API: their state per deadline and per user, resending a dead one, each
 //! user's preferences, and the outbox's health for administrators.
 
-use async_graphql::{Context, ID, Object, Result};
+use async_graphql::{Context, ErrorExtensions, ID, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::reminder;
 
@@ -20,6 +20,15 @@ use crate::service::reminders::{
 
 /// Rappel: one mail of the outbox and where it stands.
 pub struct Reminder(pub reminder::Model);
+
+impl Reminder {
+    /// Listed reminders all have one (`visible` leaves account mails out).
+    fn territory_id(&self) -> async_graphql::Result<uuid::Uuid> {
+        self.0.territory_id.ok_or_else(|| {
+            crate::error::AppError::Internal(format!("account mail {} listed", self.0.id)).extend()
+        })
+    }
+}
 
 #[Object]
 impl Reminder {
@@ -71,12 +80,12 @@ impl Reminder {
     }
     /// The same, on the territory's clock (`2026-12-01T09:00:00+04:00`).
     async fn local_send_at(&self, ctx: &Context<'_>) -> Result<String> {
-        let t = territory_of(ctx, self.0.territory_id).await?;
+        let t = territory_of(ctx, self.territory_id()?).await?;
         let tz = service::territory::time_zone(&t);
         Ok(self.0.send_at.with_timezone(&tz).to_rfc3339())
     }
     async fn territory(&self, ctx: &Context<'_>) -> Result<Territory> {
-        Ok(Territory(territory_of(ctx, self.0.territory_id).await?))
+        Ok(Territory(territory_of(ctx, self.territory_id()?).await?))
     }
     async fn attempts(&self) -> i32 {
         self.0.attempts

@@ -27,14 +27,15 @@ pub const MAX_FAILURES_PER_ACCOUNT: u64 = 5;
 pub const MAX_FAILURES_PER_ADDRESS: u64 = 20;
 pub const FAILURE_WINDOW_MINUTES: i64 = 15;
 
-const SESSION: &str = "SESSION";
+pub(crate) const SESSION: &str = "SESSION";
 const API_KEY: &str = "API_KEY";
 
 #[derive(Debug, InputObject)]
 pub struct CreateUserInput {
     pub email: String,
-    /// 12 characters at least.
-    pub password: String,
+    /// 12 characters at least. Without it, the account is created without a password and an
+    /// invitation is mailed: a single-use link, valid seven days, to choose one.
+    pub password: Option<String>,
     pub role: Role,
     /// Required for BUYER, COMPANY, SIAE and FUNDER: an organization of the matching kind.
     pub organization_id: Option<ID>,
@@ -55,7 +56,7 @@ fn new_secret(prefix: &str) -> AppResult<String> {
     Ok(format!("{prefix}_{}", URL_SAFE_NO_PAD.encode(bytes)))
 }
 
-fn normalise_email(raw: &str) -> AppResult<String> {
+pub(crate) fn normalise_email(raw: &str) -> AppResult<String> {
     Ok(text::email("email", Some(raw))?
         .ok_or_else(|| AppError::bad_input("email", "email : obligatoire (required)"))?
         .to_lowercase())
@@ -70,7 +71,9 @@ pub async fn create_user(
         return Err(AppError::Forbidden);
     }
     let email = normalise_email(&input.email)?;
-    auth::check_password(&input.password)?;
+    if let Some(p) = &input.password {
+        auth::check_password(p)?;
+    }
     let org_id = ids::decode_opt(
         Kind::Organization,
         input.organization_id.as_ref(),
@@ -81,54 +84,15 @@ pub async fn create_user(
         .iter()
         .map(|t| ids::decode(Kind::Territory, t, "territoryIds"))
         .collect::<AppResult<BTreeSet<Uuid>>>()?;
-    match input.role {
-        Role::Facilitator if territory_ids.is_empty() => {
-            return Err(AppError::bad_input(
-                "territoryIds",
-                "territoryIds : un facilitateur travaille sur au moins un territoire",
-            ));
-        }
-        Role::Facilitator => {}
-        _ if !territory_ids.is_empty() => {
-            return Err(AppError::bad_input(
-                "territoryIds",
-                "territoryIds : seulement pour un facilitateur",
-            ));
-        }
-        _ => {}
-    }
-    let expected_kind = match input.role {
-        Role::Buyer => Some(OrganizationKind::Buyer),
-        Role::Company => Some(OrganizationKind::Company),
-        Role::Siae => Some(OrganizationKind::Siae),
-        Role::Funder => Some(OrganizationKind::Funder),
-        Role::Facilitator => None,
-        Role::Admin => None,
+    auth::check_role_territories(input.role, territory_ids.len())?;
+    let territory_ids: Vec<Uuid> = territory_ids.into_iter().collect();
+    let password_hash = match input.password {
+        Some(p) => ctx.passwords.hash(p).await?,
+        None => auth::NO_PASSWORD.to_string(),
     };
-    let password_hash = ctx.passwords.hash(input.password).await?;
+    let invite = !auth::has_password(&password_hash);
     let txn = ctx.db.begin_write().await?;
-    match (expected_kind, org_id) {
-        (Some(kind), Some(org)) => {
-            super::organization::expect_kind(&txn.txn, org, "organizationId", &[kind]).await?;
-        }
-        (Some(kind), None) => {
-            return Err(AppError::bad_input(
-                "organizationId",
-                format!(
-                    "organizationId : un compte {} est rattaché à une organisation de type {kind}",
-                    input.role
-                ),
-            ));
-        }
-        (None, Some(org)) => {
-            // Facilitators and admins may name their structure; any kind will do.
-            get::<organization::Entity, _>(&txn.txn, org, "organisation").await?;
-        }
-        (None, None) => {}
-    }
-    for t in &territory_ids {
-        get::<territory::Entity, _>(&txn.txn, *t, "territoire").await?;
-    }
+    check_profile(&txn.txn, input.role, org_id, &territory_ids).await?;
     if app_user::Entity::find()
         .filter(app_user::Column::Email.eq(&email))
         .count(&txn.txn)
@@ -140,7 +104,6 @@ pub async fn create_user(
         )));
     }
     let user = app_user::ActiveModel {
-        version: Set(1),
         id: Set(ctx.clock.new_id()),
         email: Set(email),
         password_hash: Set(password_hash),
@@ -148,6 +111,7 @@ pub async fn create_user(
         organization_id: Set(org_id),
         active: Set(true),
         created_at: Set(ctx.clock.now()),
+        ..Default::default()
     }
     .insert(&txn.txn)
     .await?;
@@ -159,6 +123,11 @@ pub async fn create_user(
         .insert(&txn.txn)
         .await?;
     }
+    let mut after = user_summary(&user);
+    if invite {
+        super::accounts::issue_link(ctx, &txn.txn, &user, auth::TokenPurpose::Invite).await?;
+        after["invited"] = true.into();
+    }
     audit::record(
         ctx,
         &txn.txn,
@@ -168,15 +137,55 @@ pub async fn create_user(
         user.id,
         None,
         None,
-        Some(&user_summary(&user)),
+        Some(&after),
     )
     .await?;
     txn.commit().await?;
     Ok(user)
 }
 
+/// The organization and territories a role takes, as creation and edits check them: buyers,
+/// companies, SIAE and funders belong to an organization of their kind; facilitators and
+/// admins may name any (their structure); each territory exists.
+pub(crate) async fn check_profile<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    role: Role,
+    org_id: Option<Uuid>,
+    territory_ids: &[Uuid],
+) -> AppResult<()> {
+    let expected_kind = match role {
+        Role::Buyer => Some(OrganizationKind::Buyer),
+        Role::Company => Some(OrganizationKind::Company),
+        Role::Siae => Some(OrganizationKind::Siae),
+        Role::Funder => Some(OrganizationKind::Funder),
+        Role::Facilitator => None,
+        Role::Admin => None,
+    };
+    match (expected_kind, org_id) {
+        (Some(kind), Some(org)) => {
+            super::organization::expect_kind(conn, org, "organizationId", &[kind]).await?;
+        }
+        (Some(kind), None) => {
+            return Err(AppError::bad_input(
+                "organizationId",
+                format!(
+                    "organizationId : un compte {role} est rattaché à une organisation de type {kind}"
+                ),
+            ));
+        }
+        (None, Some(org)) => {
+            get::<organization::Entity, _>(conn, org, "organisation").await?;
+        }
+        (None, None) => {}
+    }
+    for t in territory_ids {
+        get::<territory::Entity, _>(conn, *t, "territoire").await?;
+    }
+    Ok(())
+}
+
 /// What the audit trail keeps of a user: never the password hash.
-fn user_summary(u: &app_user::Model) -> serde_json::Value {
+pub(crate) fn user_summary(u: &app_user::Model) -> serde_json::Value {
     serde_json::json!({"email": u.email, "role": u.role, "organizationId": u.organization_id, "active": u.active})
 }
 
@@ -206,10 +215,13 @@ pub async fn login(
         .one(&ctx.db.conn)
         .await?
         .filter(|u| u.active);
+    // An invited account without a password yet costs a check like an unknown one.
     let ok = ticket
         .verify(
             password.to_string(),
-            user.as_ref().map(|u| u.password_hash.clone()),
+            user.as_ref()
+                .map(|u| u.password_hash.clone())
+                .filter(|h| auth::has_password(h)),
         )
         .await?;
     let Some(user) = user.filter(|_| ok) else {
@@ -238,10 +250,31 @@ pub async fn login(
 /// Records an attempt as a failure and counts the window with it, in one transaction that
 /// attempts on the same account or from the same address wait for: over either limit, the
 /// transaction is rolled back (a refused attempt is not counted) and the attempt refused.
-async fn reserve(ctx: &Ctx, email: &str, address: &str) -> AppResult<Uuid> {
+pub(crate) async fn reserve(ctx: &Ctx, email: &str, address: &str) -> AppResult<Uuid> {
+    count_request(
+        ctx,
+        email,
+        address,
+        MAX_FAILURES_PER_ACCOUNT,
+        MAX_FAILURES_PER_ADDRESS,
+        too_many,
+    )
+    .await
+}
+
+/// Counts one request under `account` and `address` keys in the throttle's window (the rows of
+/// `login_failure`, purged with them), refused with `refusal` past either limit.
+pub(crate) async fn count_request(
+    ctx: &Ctx,
+    account: &str,
+    address: &str,
+    max_account: u64,
+    max_address: u64,
+    refusal: fn() -> AppError,
+) -> AppResult<Uuid> {
     let txn = ctx.db.begin_write().await?;
     txn.serialise_on(&[
-        &format!("login account {email}"),
+        &format!("login account {account}"),
         &format!("login address {address}"),
     ])
     .await?;
@@ -250,14 +283,14 @@ async fn reserve(ctx: &Ctx, email: &str, address: &str) -> AppResult<Uuid> {
     let id = ctx.clock.new_id();
     login_failure::ActiveModel {
         id: Set(id),
-        email: Set(email.to_string()),
+        email: Set(account.to_string()),
         address: Set(address.to_string()),
         at: Set(now),
     }
     .insert(&txn.txn)
     .await?;
     let by_account = login_failure::Entity::find()
-        .filter(login_failure::Column::Email.eq(email))
+        .filter(login_failure::Column::Email.eq(account))
         .filter(login_failure::Column::At.gt(since))
         .count(&txn.txn)
         .await?;
@@ -266,9 +299,9 @@ async fn reserve(ctx: &Ctx, email: &str, address: &str) -> AppResult<Uuid> {
         .filter(login_failure::Column::At.gt(since))
         .count(&txn.txn)
         .await?;
-    if by_account > MAX_FAILURES_PER_ACCOUNT || by_address > MAX_FAILURES_PER_ADDRESS {
+    if by_account > max_account || by_address > max_address {
         txn.rollback().await?;
-        return Err(too_many());
+        return Err(refusal());
     }
     txn.commit().await?;
     Ok(id)
@@ -435,16 +468,6 @@ pub async fn api_keys(ctx: &Ctx, actor: &Actor) -> AppResult<Vec<credential::Mod
         .filter(credential::Column::UserId.eq(user_id))
         .filter(credential::Column::Kind.eq(API_KEY))
         .order_by_asc(credential::Column::Id)
-        .all(&ctx.db.conn)
-        .await?)
-}
-
-pub async fn users(ctx: &Ctx, actor: &Actor) -> AppResult<Vec<app_user::Model>> {
-    if !actor.any_of(&[Role::Admin]) {
-        return Err(AppError::Forbidden);
-    }
-    Ok(app_user::Entity::find()
-        .order_by_asc(app_user::Column::Id)
         .all(&ctx.db.conn)
         .await?)
 }

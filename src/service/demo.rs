@@ -933,7 +933,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<String> {
             &system,
             CreateUserInput {
                 email: email.into(),
-                password: DEMO_PASSWORD.into(),
+                password: Some(DEMO_PASSWORD.into()),
                 role,
                 organization_id: org.cloned(),
                 territory_ids,

@@ -1,6 +1,7 @@
 //! Services: one module per area. Each mutation runs in one transaction, loads what its rules
 //! need, asks `domain` for the verdict, then writes.
 
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod chantier;

@@ -175,7 +175,7 @@ impl TestApp {
             &Actor::system(),
             passerelle::service::auth::CreateUserInput {
                 email: email.into(),
-                password: PASSWORD.into(),
+                password: Some(PASSWORD.into()),
                 role,
                 organization_id: org.map(|o| async_graphql::ID(o.to_string())),
                 territory_ids: territories

@@ -1092,7 +1092,12 @@ async fn registry(app: &TestApp) -> Registry {
         put(&mut reg, Kind::Deadline, d.id, index(d.territory_id));
     }
     for r in rows!(reminder) {
-        put(&mut reg, Kind::Reminder, r.id, index(r.territory_id));
+        put(
+            &mut reg,
+            Kind::Reminder,
+            r.id,
+            r.territory_id.and_then(index),
+        );
     }
     for i in rows!(hour_import) {
         let t = i.organization_id.map(|o| org_t[&o]);

@@ -5,7 +5,9 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use entity::{commission, commission_member, deadline, reminder, status_change, territory};
+use entity::{
+    app_user, commission, commission_member, deadline, reminder, status_change, territory,
+};
 use icalendar::{Calendar, Component, EventLike, EventStatus, Property};
 use lettre::Message;
 use lettre::message::header::ContentType;
@@ -16,6 +18,7 @@ use serde::Serialize;
 
 use super::Settings;
 use crate::domain::CommissionStatus;
+use crate::domain::auth::{Role, TokenPurpose};
 use crate::domain::deadlines::{DeadlineRule, DeadlineStatus, Recipient};
 use crate::domain::reminders::{Delivery, ReminderKind, french_date};
 use crate::error::{AppError, AppResult};
@@ -57,6 +60,14 @@ fn templates() -> &'static Environment<'static> {
             (
                 "digest.html",
                 include_str!("../../../templates/digest.html"),
+            ),
+            (
+                "account.txt",
+                include_str!("../../../templates/account.txt"),
+            ),
+            (
+                "account.html",
+                include_str!("../../../templates/account.html"),
             ),
         ] {
             env.add_template(name, src).expect("templates parse");
@@ -207,9 +218,24 @@ async fn place<C: ConnectionTrait>(conn: &C, id: uuid::Uuid) -> AppResult<Place>
 pub async fn compose(ctx: &Ctx, s: &Settings, row: &reminder::Model) -> AppResult<Composed> {
     let conn = &ctx.db.conn;
     let now = ctx.clock.now();
-    let at = place(conn, row.territory_id).await?;
+    let kind = ReminderKind::from_db(&row.kind);
+    if matches!(
+        kind,
+        ReminderKind::AccountReset | ReminderKind::AccountInvitation
+    ) {
+        return account_mail(ctx, s, row, now).await;
+    }
+    let Some(territory) = row.territory_id else {
+        return Ok(Composed::Invalid(
+            "rappel sans territoire (reminder without a territory)".into(),
+        ));
+    };
+    let at = place(conn, territory).await?;
     let mut ics: Option<(String, &'static str)> = None;
-    let (subject, text, html) = match ReminderKind::from_db(&row.kind) {
+    let (subject, text, html) = match kind {
+        ReminderKind::AccountReset | ReminderKind::AccountInvitation => {
+            return Ok(Composed::Drop("courriel de compte (account mail)".into()));
+        }
         ReminderKind::Reminder => {
             let Some(d) = deadline_of(conn, row).await? else {
                 return Ok(Composed::Drop("échéance supprimée".into()));
@@ -358,6 +384,67 @@ pub async fn compose(ctx: &Ctx, s: &Settings, row: &reminder::Model) -> AppResul
         }
     };
     Ok(build(s, row, now, subject, text, html, ics))
+}
+
+/// How a role is named in an invitation.
+fn role_name(role: &str) -> &'static str {
+    match Role::parse(role) {
+        Some(Role::Admin) => "administrateur",
+        Some(Role::Facilitator) => "facilitateur",
+        Some(Role::Buyer) => "maître d'ouvrage",
+        Some(Role::Company) => "entreprise",
+        Some(Role::Siae) => "structure d'insertion",
+        Some(Role::Funder) => "financeur",
+        None => "utilisateur",
+    }
+}
+
+/// The mail of a reset or invitation link: the link derived again from its row (the store
+/// keeps only its hash), or dropped when the link was used, withdrawn or expired meanwhile, or
+/// the account switched off.
+async fn account_mail(
+    ctx: &Ctx,
+    s: &Settings,
+    row: &reminder::Model,
+    now: DateTime<Utc>,
+) -> AppResult<Composed> {
+    let conn = &ctx.db.conn;
+    let link = match crate::service::accounts::link_of_mail(ctx, conn, row.id, &s.app_url).await? {
+        Ok(link) => link,
+        Err(why) => return Ok(Composed::Drop(why)),
+    };
+    let user = match row.user_id {
+        Some(id) => app_user::Entity::find_by_id(id).one(conn).await?,
+        None => None,
+    };
+    let Some(user) = user.filter(|u| u.active) else {
+        return Ok(Composed::Drop(
+            "compte désactivé entre-temps (account deactivated)".into(),
+        ));
+    };
+    let invite = link.purpose == TokenPurpose::Invite;
+    let subject = if invite {
+        "Passerelle : votre compte est ouvert, choisissez votre mot de passe".to_string()
+    } else {
+        "Passerelle : réinitialiser votre mot de passe".to_string()
+    };
+    let vars = context! {
+        subject => subject.clone(),
+        invite => invite,
+        email => user.email.clone(),
+        role => role_name(&user.role),
+        link => link.url,
+        expires => link.expires_at.format("%d/%m/%Y à %H:%M").to_string(),
+    };
+    Ok(build(
+        s,
+        row,
+        now,
+        subject,
+        render("account.txt", &vars)?,
+        render("account.html", &vars)?,
+        None,
+    ))
 }
 
 async fn deadline_of<C: ConnectionTrait>(

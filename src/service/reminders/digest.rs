@@ -86,7 +86,7 @@ async fn make(
         ctx,
         ReminderKind::Digest,
         key,
-        territory,
+        Some(territory),
         rows[0].recipient_email.clone(),
         at,
     );

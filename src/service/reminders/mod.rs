@@ -54,17 +54,19 @@ impl Settings {
             batch: c.batch.max(1),
             instance: format!("{}-{}", std::process::id(), Uuid::new_v4().simple()),
             from: c.mail_from.clone(),
-            app_url: c.app_url.trim_end_matches('/').to_string(),
+            app_url: crate::config::app_url(&c.app_url)
+                .unwrap_or_else(|_| c.app_url.trim().trim_end_matches('/').to_string()),
         }
     }
 }
 
-/// A new outbox row to `email`, planned at `send_at`; callers set what else they know.
+/// A new outbox row to `email`, planned at `send_at`; callers set what else they know. An
+/// account mail (`territory` `None`) waits for no office hours.
 pub fn new_row(
     ctx: &Ctx,
     kind: ReminderKind,
     key: String,
-    territory: Uuid,
+    territory: Option<Uuid>,
     email: String,
     send_at: chrono::DateTime<chrono::Utc>,
 ) -> reminder::ActiveModel {
@@ -156,15 +158,19 @@ pub async fn replan<C: ConnectionTrait>(conn: &C, which: Condition) -> AppResult
 }
 
 /// Reminders an actor may see: administrators all, facilitators their territories, others
-/// their own.
+/// their own. Account mails (reset and invitation links, no territory) are no one's to list:
+/// `outboxHealth` counts them.
 fn visible(actor: &Actor) -> AppResult<Condition> {
+    let reminders = Condition::all().add(reminder::Column::TerritoryId.is_not_null());
     match actor.role {
-        None | Some(Role::Admin) => Ok(Condition::all()),
-        Some(Role::Facilitator) => Ok(Condition::all()
-            .add(reminder::Column::TerritoryId.is_in(actor.territories.iter().copied()))),
+        None | Some(Role::Admin) => Ok(reminders),
+        Some(Role::Facilitator) => {
+            Ok(reminders
+                .add(reminder::Column::TerritoryId.is_in(actor.territories.iter().copied())))
+        }
         Some(_) => {
             let me = actor.user_id.ok_or(AppError::Forbidden)?;
-            Ok(Condition::all().add(reminder::Column::UserId.eq(me)))
+            Ok(reminders.add(reminder::Column::UserId.eq(me)))
         }
     }
 }
@@ -349,7 +355,7 @@ pub async fn resend(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<reminder::Mo
         "resendReminder",
         Kind::Reminder,
         row.id,
-        Some(row.territory_id),
+        row.territory_id,
         Some(&audit::json(&row)),
         Some(&audit::json(&updated)),
     )

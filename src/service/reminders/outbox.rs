@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use entity::reminder;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    Set,
+    ColumnTrait, Condition, DatabaseBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Set,
 };
 use uuid::Uuid;
 
@@ -22,11 +22,9 @@ use crate::domain::reminders::{ReminderStatus, backoff};
 use crate::error::AppResult;
 use crate::service::Ctx;
 
-/// Claims up to a batch of rows due now in territories whose office is open.
+/// Claims up to a batch of rows due now in territories whose office is open, and account mails
+/// (no territory), which wait for no office.
 pub async fn claim(ctx: &Ctx, s: &Settings, open: &[Uuid]) -> AppResult<Vec<reminder::Model>> {
-    if open.is_empty() {
-        return Ok(vec![]);
-    }
     let now = ctx.clock.now();
     let mut due = reminder::Entity::find()
         .select_only()
@@ -34,7 +32,11 @@ pub async fn claim(ctx: &Ctx, s: &Settings, open: &[Uuid]) -> AppResult<Vec<remi
         .filter(super::pending())
         .filter(reminder::Column::ViaDigest.eq(false))
         .filter(reminder::Column::NextAttemptAt.lte(now))
-        .filter(reminder::Column::TerritoryId.is_in(open.to_vec()))
+        .filter(
+            Condition::any()
+                .add(reminder::Column::TerritoryId.is_null())
+                .add(reminder::Column::TerritoryId.is_in(open.to_vec())),
+        )
         .order_by_asc(reminder::Column::NextAttemptAt)
         .order_by_asc(reminder::Column::Id)
         .limit(s.batch)

@@ -247,7 +247,7 @@ fn row(
     who: &Addressee,
     send_at: DateTime<Utc>,
 ) -> reminder::ActiveModel {
-    let mut r = super::new_row(ctx, kind, key, territory, who.email.clone(), send_at);
+    let mut r = super::new_row(ctx, kind, key, Some(territory), who.email.clone(), send_at);
     r.user_id = Set(who.user_id);
     r.recipient_name = Set(who.name.clone());
     r.recipient_role = Set(Some(who.role.as_str().into()));

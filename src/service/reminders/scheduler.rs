@@ -133,7 +133,19 @@ enum Job {
 }
 
 impl Scheduler {
+    /// Refuses settings it cannot send with: a bad cron, `SMTP_URL` or `APP_URL`.
     pub fn new(ctx: Ctx, c: &MailConfig) -> Result<Self, String> {
+        let app_url = crate::config::app_url(&c.app_url)?;
+        let smtp = c.smtp_url.as_deref().is_some_and(|u| !u.trim().is_empty());
+        let loopback = ["://127.", "://localhost", "://[::1]"]
+            .iter()
+            .any(|l| app_url.contains(l));
+        if smtp && loopback {
+            tracing::warn!(
+                app_url,
+                "APP_URL points at this machine while mails go to an SMTP server: their links will not open elsewhere"
+            );
+        }
         Ok(Scheduler {
             ctx,
             settings: Settings::from_config(c),
