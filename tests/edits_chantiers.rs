@@ -109,7 +109,11 @@ async fn update_chantier_rechecks_the_creation_rules(app: &TestApp) {
     let d = app
         .ok(
             UPDATE,
-            edit(&c, 2, json!({"capacity": 1, "startDate": "2026-06-01", "endDate": "2026-06-01"})),
+            edit(
+                &c,
+                2,
+                json!({"capacity": 1, "startDate": "2026-06-01", "endDate": "2026-06-01"}),
+            ),
         )
         .await;
     assert_eq!(d["updateChantier"]["capacity"], 1);
@@ -128,14 +132,25 @@ async fn update_chantier_rechecks_the_creation_rules(app: &TestApp) {
         .await["updateChantier"]
         .clone();
     assert_eq!(
-        (d["title"].clone(), d["place"].clone(), d["activities"].clone()),
+        (
+            d["title"].clone(),
+            d["place"].clone(),
+            d["activities"].clone()
+        ),
         (
             json!("Espaces verts du Port"),
             json!("Le Port, rivière des Galets"),
             json!("Espaces verts, petite maçonnerie")
         )
     );
-    assert_eq!((d["startDate"].clone(), d["endDate"].clone(), d["capacity"].clone()), (json!("2026-06-01"), json!("2027-12-31"), json!(1)));
+    assert_eq!(
+        (
+            d["startDate"].clone(),
+            d["endDate"].clone(),
+            d["capacity"].clone()
+        ),
+        (json!("2026-06-01"), json!("2027-12-31"), json!(1))
+    );
     assert_eq!(d["version"], 4);
     // The search follows the new title and place.
     let found = app
@@ -146,12 +161,7 @@ async fn update_chantier_rechecks_the_creation_rules(app: &TestApp) {
         .await;
     assert_eq!(found["chantiers"]["edges"][0]["node"]["id"], c.as_str());
     // The audit trail keeps before and after.
-    let trail = app
-        .ok(
-            AUDIT,
-            json!({"id": c}),
-        )
-        .await;
+    let trail = app.ok(AUDIT, json!({"id": c})).await;
     let last = trail["auditEvents"]["edges"]
         .as_array()
         .unwrap()
@@ -160,10 +170,24 @@ async fn update_chantier_rechecks_the_creation_rules(app: &TestApp) {
         .find(|e| e["node"]["action"] == "updateChantier")
         .unwrap()["node"]
         .clone();
-    assert!(last["before"].as_str().unwrap().contains("\"Espaces vert\""), "{last}");
-    assert!(last["after"].as_str().unwrap().contains("\"Espaces verts du Port\""), "{last}");
+    assert!(
+        last["before"]
+            .as_str()
+            .unwrap()
+            .contains("\"Espaces vert\""),
+        "{last}"
+    );
+    assert!(
+        last["after"]
+            .as_str()
+            .unwrap()
+            .contains("\"Espaces verts du Port\""),
+        "{last}"
+    );
     // An edit on the version read before: CONFLICT naming the version, who and when.
-    let resp = app.run(UPDATE, edit(&c, 3, json!({"title": "Autre"}))).await;
+    let resp = app
+        .run(UPDATE, edit(&c, 3, json!({"title": "Autre"})))
+        .await;
     let ext = &resp["errors"][0]["extensions"];
     assert_eq!(ext["code"], "CONFLICT", "{resp:#}");
     assert_eq!(ext["field"], "version");
@@ -193,8 +217,13 @@ async fn capacity_and_dates_hold_what_the_chantier_already_has(app: &TestApp) {
     app.record_ok(&placements[0], "2026-10", "100").await;
     let mut v = 1;
     // Two people on site from April: one place is too few, two are enough.
-    let (field, rule, limit, value) = app.breach(UPDATE, edit(&c, v, json!({"capacity": 1}))).await;
-    assert_eq!((field.as_str(), rule.as_str()), ("capacity", "CHANTIER_CAPACITY"));
+    let (field, rule, limit, value) = app
+        .breach(UPDATE, edit(&c, v, json!({"capacity": 1})))
+        .await;
+    assert_eq!(
+        (field.as_str(), rule.as_str()),
+        ("capacity", "CHANTIER_CAPACITY")
+    );
     assert_eq!(
         (limit.as_str(), value.as_str()),
         ("1 places", "2 participants le 2026-04-01")
@@ -205,19 +234,38 @@ async fn capacity_and_dates_hold_what_the_chantier_already_has(app: &TestApp) {
     let (code, field) = app
         .err(UPDATE, edit(&c, v, json!({"startDate": "2026-03-02"})))
         .await;
-    assert_eq!((code.as_str(), field.as_deref()), ("BAD_USER_INPUT", Some("startDate")));
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("startDate"))
+    );
     // The supervisor started on 1 January: the chantier cannot start after that either.
-    let resp = app.run(UPDATE, edit(&c, v, json!({"startDate": "2026-01-02"}))).await;
-    assert_eq!(resp["errors"][0]["extensions"]["field"], "startDate", "{resp:#}");
+    let resp = app
+        .run(UPDATE, edit(&c, v, json!({"startDate": "2026-01-02"})))
+        .await;
+    assert_eq!(
+        resp["errors"][0]["extensions"]["field"], "startDate",
+        "{resp:#}"
+    );
     assert!(
-        resp["errors"][0]["message"].as_str().unwrap().contains("encadrant"),
+        resp["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("encadrant"),
         "{resp:#}"
     );
     // The end cannot come before hours already declared (October) nor before a contract starts.
-    let resp = app.run(UPDATE, edit(&c, v, json!({"endDate": "2026-10-30"}))).await;
-    assert_eq!(resp["errors"][0]["extensions"]["field"], "endDate", "{resp:#}");
+    let resp = app
+        .run(UPDATE, edit(&c, v, json!({"endDate": "2026-10-30"})))
+        .await;
+    assert_eq!(
+        resp["errors"][0]["extensions"]["field"], "endDate",
+        "{resp:#}"
+    );
     assert!(
-        resp["errors"][0]["message"].as_str().unwrap().contains("heures"),
+        resp["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("heures"),
         "{resp:#}"
     );
     let d = app
@@ -256,14 +304,17 @@ async fn chantier_edits_stay_in_scope_and_state(app: &TestApp) {
     let w = app.world().await;
     let c = chantier(app, &w, "Espaces verts", 12).await;
     let t2 = app.territory("976-B").await;
-    let other = app
-        .user("anim@b.yt", Role::Facilitator, None, &[&t2])
-        .await;
+    let other = app.user("anim@b.yt", Role::Facilitator, None, &[&t2]).await;
     let carrier = app.user("aci@t.re", Role::Siae, Some(&w.aci), &[]).await;
     let company = app
         .user("paie@btp.re", Role::Company, Some(&w.company), &[])
         .await;
-    let code_of = |r: &Value| r["errors"][0]["extensions"]["code"].as_str().unwrap_or("").to_string();
+    let code_of = |r: &Value| {
+        r["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
     for (who, code) in [
         (Some(other.clone()), "NOT_FOUND"),
         (Some(carrier.clone()), "FORBIDDEN"),
@@ -274,22 +325,29 @@ async fn chantier_edits_stay_in_scope_and_state(app: &TestApp) {
             .run_as(who.clone(), UPDATE, edit(&c, 1, json!({"title": "Piraté"})))
             .await;
         assert_eq!(code_of(&r), code, "{r:#}");
-        let r = app
-            .run_as(who, DELETE, json!({"id": c, "v": 1}))
-            .await;
+        let r = app.run_as(who, DELETE, json!({"id": c, "v": 1})).await;
         assert_eq!(code_of(&r), code, "{r:#}");
     }
     let now = read(app, &c).await;
-    assert_eq!((now["title"].clone(), now["version"].clone()), (json!("Espaces verts"), json!(1)));
+    assert_eq!(
+        (now["title"].clone(), now["version"].clone()),
+        (json!("Espaces verts"), json!(1))
+    );
     // An ended chantier is history: the refusal names its state.
     for status in ["ENDED", "EVALUATED"] {
         set_status(app, &c, status).await;
-        let r = app.run(UPDATE, edit(&c, 1, json!({"title": "Après coup"}))).await;
+        let r = app
+            .run(UPDATE, edit(&c, 1, json!({"title": "Après coup"})))
+            .await;
         assert_eq!(code_of(&r), "CONFLICT", "{r:#}");
-        assert!(r["errors"][0]["message"].as_str().unwrap().contains(status), "{r:#}");
+        assert!(
+            r["errors"][0]["message"].as_str().unwrap().contains(status),
+            "{r:#}"
+        );
     }
     set_status(app, &c, "RUNNING").await;
-    app.ok(UPDATE, edit(&c, 1, json!({"title": "En cours"}))).await;
+    app.ok(UPDATE, edit(&c, 1, json!({"title": "En cours"})))
+        .await;
 }
 
 /// Puts a chantier in a state directly (its life cycle and guards are tested in tests/workflow.rs).
@@ -316,12 +374,7 @@ async fn delete_chantier_only_while_nothing_depends(app: &TestApp) {
     assert_eq!(d["deleteChantier"], c.as_str());
     assert!(app.ok(READ, json!({"id": c})).await["node"].is_null());
     assert_eq!(app.count("chantier").await, 0);
-    let trail = app
-        .ok(
-            AUDIT,
-            json!({"id": c}),
-        )
-        .await;
+    let trail = app.ok(AUDIT, json!({"id": c})).await;
     let gone = trail["auditEvents"]["edges"]
         .as_array()
         .unwrap()
@@ -329,7 +382,10 @@ async fn delete_chantier_only_while_nothing_depends(app: &TestApp) {
         .find(|e| e["node"]["action"] == "deleteChantier")
         .unwrap()["node"]
         .clone();
-    assert!(gone["before"].as_str().unwrap().contains("\"Doublon\""), "{gone}");
+    assert!(
+        gone["before"].as_str().unwrap().contains("\"Doublon\""),
+        "{gone}"
+    );
     assert!(gone["after"].is_null(), "{gone}");
     // With a supervisor, then a placement and a commission: each is named.
     let c = chantier(app, &w, "Espaces verts", 12).await;
@@ -337,7 +393,10 @@ async fn delete_chantier_only_while_nothing_depends(app: &TestApp) {
     let r = app.run(DELETE, json!({"id": c, "v": 1})).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "CONFLICT", "{r:#}");
     let m = r["errors"][0]["message"].as_str().unwrap();
-    assert!(m.contains("1 encadrant(s)") && !m.contains("mise(s)"), "{m}");
+    assert!(
+        m.contains("1 encadrant(s)") && !m.contains("mise(s)"),
+        "{m}"
+    );
     let resp = on_site(app, &w, &c, "Payet", "2026-03-01").await;
     assert!(resp.get("errors").is_none(), "{resp:#}");
     app.ok(
@@ -349,7 +408,9 @@ async fn delete_chantier_only_while_nothing_depends(app: &TestApp) {
     let r = app.run(DELETE, json!({"id": c, "v": 1})).await;
     let m = r["errors"][0]["message"].as_str().unwrap();
     assert!(
-        m.contains("1 mise(s) en situation") && m.contains("1 commission(s)") && m.contains("1 encadrant(s)"),
+        m.contains("1 mise(s) en situation")
+            && m.contains("1 commission(s)")
+            && m.contains("1 encadrant(s)"),
         "{m}"
     );
     assert_eq!(app.count("chantier").await, 1);
@@ -364,7 +425,9 @@ async fn capacity_edit_and_new_placement_do_not_both_pass(app: &TestApp) {
         supervisor(app, &c).await;
         let resp = on_site(app, &w, &c, &format!("Premier{round}"), "2026-03-01").await;
         assert!(resp.get("errors").is_none(), "{resp:#}");
-        let person = app.participant(&w.territory, &format!("Second{round}")).await;
+        let person = app
+            .participant(&w.territory, &format!("Second{round}"))
+            .await;
         let place = json!({"i": {"participantId": person, "chantierId": c, "modality": "DIRECT_HIRE",
             "employerId": w.company, "contractType": "CDD", "startDate": "2026-03-01",
             "endDate": "2027-06-30", "weeklyHours": "26"}});
@@ -373,7 +436,10 @@ async fn capacity_edit_and_new_placement_do_not_both_pass(app: &TestApp) {
             app.run(CREATE_PLACEMENT, place),
         );
         let passed = [a.get("errors").is_none(), b.get("errors").is_none()];
-        assert!(passed.iter().filter(|p| **p).count() == 1, "both or neither passed: {a:#} {b:#}");
+        assert!(
+            passed.iter().filter(|p| **p).count() == 1,
+            "both or neither passed: {a:#} {b:#}"
+        );
         let now = read(app, &c).await;
         let people = app
             .ok(
@@ -384,7 +450,10 @@ async fn capacity_edit_and_new_placement_do_not_both_pass(app: &TestApp) {
             .as_array()
             .unwrap()
             .len() as i64;
-        assert!(people <= now["capacity"].as_i64().unwrap(), "{people} people, {now}");
+        assert!(
+            people <= now["capacity"].as_i64().unwrap(),
+            "{people} people, {now}"
+        );
     }
 }
 
@@ -410,14 +479,24 @@ async fn commission_agenda_and_members_while_planned(app: &TestApp) {
     };
     // Length: 15 minutes to a day.
     for bad in [14, 1441] {
-        let (code, field) = app.err(UPDATE_COMMISSION, upd(1, json!({"durationMinutes": bad}))).await;
-        assert_eq!((code.as_str(), field.as_deref()), ("BAD_USER_INPUT", Some("durationMinutes")));
+        let (code, field) = app
+            .err(UPDATE_COMMISSION, upd(1, json!({"durationMinutes": bad})))
+            .await;
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("BAD_USER_INPUT", Some("durationMinutes"))
+        );
     }
-    let (_, field) = app.err(UPDATE_COMMISSION, upd(1, json!({"title": " "}))).await;
+    let (_, field) = app
+        .err(UPDATE_COMMISSION, upd(1, json!({"title": " "})))
+        .await;
     assert_eq!(field.as_deref(), Some("title"));
     // The agenda alone: the invitation does not change.
     let d = app
-        .ok(UPDATE_COMMISSION, upd(1, json!({"agenda": "Candidatures, puis calendrier"})))
+        .ok(
+            UPDATE_COMMISSION,
+            upd(1, json!({"agenda": "Candidatures, puis calendrier"})),
+        )
         .await["updateCommission"]
         .clone();
     assert_eq!(d["agenda"], "Candidatures, puis calendrier");
@@ -425,7 +504,13 @@ async fn commission_agenda_and_members_while_planned(app: &TestApp) {
     assert_eq!(d["sequence"], sequence);
     // A new place or length: it does (calendars update).
     let d = app
-        .ok(UPDATE_COMMISSION, upd(2, json!({"place": "Salle du conseil", "durationMinutes": 15})))
+        .ok(
+            UPDATE_COMMISSION,
+            upd(
+                2,
+                json!({"place": "Salle du conseil", "durationMinutes": 15}),
+            ),
+        )
         .await["updateCommission"]
         .clone();
     assert_eq!(d["sequence"], sequence + 1);
@@ -435,7 +520,9 @@ async fn commission_agenda_and_members_while_planned(app: &TestApp) {
         .await["updateCommission"]
         .clone();
     assert_eq!(d["version"], 4);
-    let r = app.run(UPDATE_COMMISSION, upd(3, json!({"agenda": "x"}))).await;
+    let r = app
+        .run(UPDATE_COMMISSION, upd(3, json!({"agenda": "x"})))
+        .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "CONFLICT");
     assert_eq!(r["errors"][0]["extensions"]["field"], "version");
     // A member leaves: version up, audited; the other stays.
@@ -444,29 +531,52 @@ async fn commission_agenda_and_members_while_planned(app: &TestApp) {
         .as_str()
         .unwrap()
         .to_string();
-    let marie = members.iter().find(|m| m["name"] == "Marie Técher").unwrap()["id"]
+    let marie = members
+        .iter()
+        .find(|m| m["name"] == "Marie Técher")
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string();
-    let r = app.run(REMOVE_MEMBER, json!({"c": id, "m": paul, "v": 3})).await;
+    let r = app
+        .run(REMOVE_MEMBER, json!({"c": id, "m": paul, "v": 3}))
+        .await;
     assert_eq!(r["errors"][0]["extensions"]["field"], "version", "{r:#}");
-    let d = app.ok(REMOVE_MEMBER, json!({"c": id, "m": paul, "v": 4})).await;
+    let d = app
+        .ok(REMOVE_MEMBER, json!({"c": id, "m": paul, "v": 4}))
+        .await;
     assert_eq!(d["removeCommissionMember"]["version"], 5);
     assert_eq!(
         d["removeCommissionMember"]["members"],
         json!([{"name": "Marie Técher"}])
     );
-    let r = app.run(REMOVE_MEMBER, json!({"c": id, "m": paul, "v": 5})).await;
+    let r = app
+        .run(REMOVE_MEMBER, json!({"c": id, "m": paul, "v": 5}))
+        .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "{r:#}");
     assert_eq!(app.count("commission_member").await, 1);
     // Scope: a facilitator of another territory, a company, nobody signed in.
     let t2 = app.territory("976-B").await;
     let other = app.user("anim@b.yt", Role::Facilitator, None, &[&t2]).await;
-    let company = app.user("paie@btp.re", Role::Company, Some(&w.company), &[]).await;
-    for (who, code) in [(Some(other), "NOT_FOUND"), (Some(company), "FORBIDDEN"), (None, "UNAUTHENTICATED")] {
-        let r = app.run_as(who.clone(), UPDATE_COMMISSION, upd(5, json!({"agenda": "x"}))).await;
+    let company = app
+        .user("paie@btp.re", Role::Company, Some(&w.company), &[])
+        .await;
+    for (who, code) in [
+        (Some(other), "NOT_FOUND"),
+        (Some(company), "FORBIDDEN"),
+        (None, "UNAUTHENTICATED"),
+    ] {
+        let r = app
+            .run_as(
+                who.clone(),
+                UPDATE_COMMISSION,
+                upd(5, json!({"agenda": "x"})),
+            )
+            .await;
         assert_eq!(r["errors"][0]["extensions"]["code"], code, "{r:#}");
-        let r = app.run_as(who, REMOVE_MEMBER, json!({"c": id, "m": marie, "v": 5})).await;
+        let r = app
+            .run_as(who, REMOVE_MEMBER, json!({"c": id, "m": marie, "v": 5}))
+            .await;
         assert_eq!(r["errors"][0]["extensions"]["code"], code, "{r:#}");
     }
     assert_eq!(app.count("commission_member").await, 1);
@@ -477,9 +587,17 @@ async fn commission_agenda_and_members_while_planned(app: &TestApp) {
         json!({"i": {"commissionId": id, "subject": "Recrutement", "outcome": "Trois candidats retenus"}}),
     )
     .await;
-    let r = app.run(REMOVE_MEMBER, json!({"c": id, "m": marie, "v": 5})).await;
+    let r = app
+        .run(REMOVE_MEMBER, json!({"c": id, "m": marie, "v": 5}))
+        .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "CONFLICT", "{r:#}");
-    assert!(r["errors"][0]["message"].as_str().unwrap().contains("1 décision"), "{r:#}");
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 décision"),
+        "{r:#}"
+    );
     // Held: neither the agenda nor the members change; the refusal names the state.
     app.ok(
         "mutation($c: ID!) { recordCommissionMinutes(commissionId: $c, minutes: \"Compte rendu\") { id } }",
@@ -492,13 +610,26 @@ async fn commission_agenda_and_members_while_planned(app: &TestApp) {
     )
     .await;
     let v = app
-        .ok("query($id: ID!) { node(id: $id) { ... on Commission { version } } }", json!({"id": id}))
+        .ok(
+            "query($id: ID!) { node(id: $id) { ... on Commission { version } } }",
+            json!({"id": id}),
+        )
         .await["node"]["version"]
         .as_i64()
         .unwrap();
-    let r = app.run(UPDATE_COMMISSION, upd(v, json!({"agenda": "x"}))).await;
+    let r = app
+        .run(UPDATE_COMMISSION, upd(v, json!({"agenda": "x"})))
+        .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "CONFLICT", "{r:#}");
-    assert!(r["errors"][0]["message"].as_str().unwrap().contains("HELD"), "{r:#}");
-    let r = app.run(REMOVE_MEMBER, json!({"c": id, "m": marie, "v": v})).await;
-    assert!(r["errors"][0]["message"].as_str().unwrap().contains("HELD"), "{r:#}");
+    assert!(
+        r["errors"][0]["message"].as_str().unwrap().contains("HELD"),
+        "{r:#}"
+    );
+    let r = app
+        .run(REMOVE_MEMBER, json!({"c": id, "m": marie, "v": v}))
+        .await;
+    assert!(
+        r["errors"][0]["message"].as_str().unwrap().contains("HELD"),
+        "{r:#}"
+    );
 }

@@ -18,7 +18,8 @@ db_tests!(
 );
 
 const HISTORY: &str = "query($f: HourImportFilter, $n: Int, $a: String) { hourImports(filter: $f, first: $n, after: $a) { edges { cursor node { id status fileName sha256 lineCount recordedCount unchangedCount errorCount createdBy createdAt organization { id } } } pageInfo { hasNextPage endCursor } } }";
-const ERRORS: &str = "query { hourImports { edges { node { status errors { line column message } } } } }";
+const ERRORS: &str =
+    "query { hourImports { edges { node { status errors { line column message } } } } }";
 
 async fn reference(app: &TestApp, placement: &str) -> String {
     app.ok(
@@ -78,7 +79,8 @@ async fn a_refused_file_is_recorded_with_its_errors_and_no_hour(app: &TestApp) {
     let c = cast(app).await;
     let r = &c.reference;
     // Line 2 is good, line 3 has a bad month, line 4 an unknown reference.
-    let bad = format!("reference;mois;heures\n{r};2026-03;70\n{r};2026-13;70\nP-INCONNU;2026-04;10\n");
+    let bad =
+        format!("reference;mois;heures\n{r};2026-03;70\n{r};2026-13;70\nP-INCONNU;2026-04;10\n");
     let resp = app.upload_hours(c.company.clone(), &bad).await;
     assert_eq!(
         resp["errors"][0]["extensions"]["code"], "FILE_REFUSED",
@@ -121,10 +123,7 @@ async fn a_refused_file_is_recorded_with_its_errors_and_no_hour(app: &TestApp) {
         vec![(json!(3), json!("mois")), (json!(4), json!("reference"))]
     );
     assert!(
-        stored[1]["message"]
-            .as_str()
-            .unwrap()
-            .contains("P-INCONNU"),
+        stored[1]["message"].as_str().unwrap().contains("P-INCONNU"),
         "{stored}"
     );
     // A good file is accepted; the same again records nothing twice and says so.
@@ -161,7 +160,11 @@ async fn a_refused_file_is_recorded_with_its_errors_and_no_hour(app: &TestApp) {
     let last = nodes(&history(app, &c.company, json!({"status": "REFUSED"})).await);
     assert_eq!(last.len(), 2);
     assert_eq!(
-        (last[1]["lineCount"].clone(), last[1]["unchangedCount"].clone(), last[1]["errorCount"].clone()),
+        (
+            last[1]["lineCount"].clone(),
+            last[1]["unchangedCount"].clone(),
+            last[1]["errorCount"].clone()
+        ),
         (json!(2), json!(1), json!(1))
     );
     assert_eq!(app.count("hour_entry").await, 1);
@@ -170,20 +173,29 @@ async fn a_refused_file_is_recorded_with_its_errors_and_no_hour(app: &TestApp) {
 async fn history_filters_by_status_dates_and_organization_and_pages(app: &TestApp) {
     let c = cast(app).await;
     let r = &c.reference;
-    app.upload_hours(c.company.clone(), format!("reference;mois;heures\n{r};2026-03;70\n"))
-        .await;
+    app.upload_hours(
+        c.company.clone(),
+        format!("reference;mois;heures\n{r};2026-03;70\n"),
+    )
+    .await;
     app.clock.advance(Duration::days(2));
     app.upload_hours(c.company.clone(), "reference;mois;heures\nX;2026-13;1\n")
         .await;
-    app.upload_hours(c.company.clone(), format!("reference;mois;heures\n{r};2026-04;70\n"))
-        .await;
+    app.upload_hours(
+        c.company.clone(),
+        format!("reference;mois;heures\n{r};2026-04;70\n"),
+    )
+    .await;
     let company = &c.company;
     let count = |v: Value| async move { nodes(&history(app, company, v).await).len() };
     assert_eq!(count(json!(null)).await, 3);
     assert_eq!(count(json!({"status": "ACCEPTED"})).await, 2);
     assert_eq!(count(json!({"status": "REFUSED"})).await, 1);
     // Days are UTC days, both ends included: the first upload was on the 22nd, the others the 24th.
-    assert_eq!(count(json!({"from": "2026-11-22", "to": "2026-11-22"})).await, 1);
+    assert_eq!(
+        count(json!({"from": "2026-11-22", "to": "2026-11-22"})).await,
+        1
+    );
     assert_eq!(count(json!({"from": "2026-11-23"})).await, 2);
     assert_eq!(count(json!({"to": "2026-11-23"})).await, 1);
     assert_eq!(count(json!({"from": "2026-11-24"})).await, 2);
@@ -221,7 +233,10 @@ async fn history_filters_by_status_dates_and_organization_and_pages(app: &TestAp
     assert_eq!(second["edges"].as_array().unwrap().len(), 1);
     assert_eq!(second["pageInfo"]["hasNextPage"], false);
     assert_eq!(second["edges"][0]["node"]["status"], "ACCEPTED");
-    assert_ne!(second["edges"][0]["node"]["id"], first["edges"][1]["node"]["id"]);
+    assert_ne!(
+        second["edges"][0]["node"]["id"],
+        first["edges"][1]["node"]["id"]
+    );
 }
 
 async fn stored_errors_keep_no_name_and_are_capped(app: &TestApp) {
@@ -234,7 +249,10 @@ async fn stored_errors_keep_no_name_and_are_capped(app: &TestApp) {
             format!("reference;nom;mois;heures\n{r};Hoaru;2026-03;70\n"),
         )
         .await;
-    assert_eq!(resp["errors"][0]["extensions"]["errors"][0]["column"], "nom");
+    assert_eq!(
+        resp["errors"][0]["extensions"]["errors"][0]["column"],
+        "nom"
+    );
     assert!(resp.to_string().contains("Hoaru"), "{resp}");
     let read = app.run_as(Some(c.company.clone()), ERRORS, json!({})).await;
     let stored = &read["data"]["hourImports"]["edges"][0]["node"]["errors"];
@@ -289,9 +307,7 @@ async fn history_is_scoped_to_uploader_and_territories(app: &TestApp) {
         .user("anim@t.re", Role::Facilitator, None, &[&c.w.territory])
         .await;
     let t2 = app.territory("976-B").await;
-    let other_fac = app
-        .user("anim@b.yt", Role::Facilitator, None, &[&t2])
-        .await;
+    let other_fac = app.user("anim@b.yt", Role::Facilitator, None, &[&t2]).await;
     let colleague = app
         .user("rh@btp-ouest.re", Role::Company, Some(&c.w.company), &[])
         .await;
@@ -304,11 +320,18 @@ async fn history_is_scoped_to_uploader_and_territories(app: &TestApp) {
         .await;
     // A refusal that names a placement of the territory, an accepted file, and a file refused
     // before any placement was looked at (no territory).
-    app.upload_hours(c.company.clone(), format!("reference;mois;heures\n{r};2026-13;70\n"))
+    app.upload_hours(
+        c.company.clone(),
+        format!("reference;mois;heures\n{r};2026-13;70\n"),
+    )
+    .await;
+    app.upload_hours(
+        c.company.clone(),
+        format!("reference;mois;heures\n{r};2026-03;70\n"),
+    )
+    .await;
+    app.upload_hours(c.company.clone(), "nom;heures\nX;1\n")
         .await;
-    app.upload_hours(c.company.clone(), format!("reference;mois;heures\n{r};2026-03;70\n"))
-        .await;
-    app.upload_hours(c.company.clone(), "nom;heures\nX;1\n").await;
     let seen = |who: Actor| async move {
         nodes(&history(app, &who, json!(null)).await)
             .iter()
@@ -330,12 +353,14 @@ async fn history_is_scoped_to_uploader_and_territories(app: &TestApp) {
     // no placement, does not.
     let read = app.run_as(Some(facilitator), ERRORS, json!({})).await;
     assert_eq!(
-        read["data"]["hourImports"]["edges"][0]["node"]["errors"][0]["column"],
-        "mois",
+        read["data"]["hourImports"]["edges"][0]["node"]["errors"][0]["column"], "mois",
         "{read}"
     );
     let read = app.run_as(Some(admin), ERRORS, json!({})).await;
-    assert_eq!(read["errors"][0]["extensions"]["code"], "FORBIDDEN", "{read}");
+    assert_eq!(
+        read["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{read}"
+    );
     assert!(!read.to_string().contains("2026-13"), "{read}");
     // A buyer and nobody signed in are refused.
     let resp = app.run_as(Some(buyer), HISTORY, json!({})).await;

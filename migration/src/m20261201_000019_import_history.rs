@@ -27,7 +27,10 @@ impl MigrationTrait for Migration {
                 .not_null()
                 .default(0)
                 .to_owned(),
-            ColumnDef::new(Alias::new("errors")).text().null().to_owned(),
+            ColumnDef::new(Alias::new("errors"))
+                .text()
+                .null()
+                .to_owned(),
         ];
         for mut col in columns {
             manager

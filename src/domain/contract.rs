@@ -594,7 +594,11 @@ mod tests {
         assert_eq!(e.field, "capacity");
         assert_eq!(
             (b.rule, b.limit.as_str(), b.value.as_str()),
-            ("CHANTIER_CAPACITY", "1 places", "2 participants le 2026-04-01")
+            (
+                "CHANTIER_CAPACITY",
+                "1 places",
+                "2 participants le 2026-04-01"
+            )
         );
         // The last day of one and the first of another count together.
         let touching = [

@@ -212,7 +212,11 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("MutationRoot", "replanCommission", Roles(&[Facilitator])),
     ("MutationRoot", "addCommissionMember", Roles(&[Facilitator])),
     ("MutationRoot", "updateCommission", Roles(&[Facilitator])),
-    ("MutationRoot", "removeCommissionMember", Roles(&[Facilitator])),
+    (
+        "MutationRoot",
+        "removeCommissionMember",
+        Roles(&[Facilitator]),
+    ),
     (
         "MutationRoot",
         "recordCommissionMinutes",

@@ -133,9 +133,11 @@ impl HourImport {
     }
     /// The uploader's organization.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        Ok(opt::<entity::organization::Entity>(ctx, self.0.organization_id)
-            .await?
-            .map(Organization))
+        Ok(
+            opt::<entity::organization::Entity>(ctx, self.0.organization_id)
+                .await?
+                .map(Organization),
+        )
     }
     async fn status(&self) -> HourImportStatus {
         HourImportStatus::from_db(&self.0.status)

@@ -3,9 +3,9 @@
 use async_graphql::{ID, InputObject};
 use chrono::{Datelike, NaiveDate};
 use entity::{
-    budget_line, chantier, chantier_budget, chantier_supervisor, commercial_derogation,
-    commission, convention, deadline, funding_line, hour_entry, market, operation, organization,
-    placement, reminder, status_change,
+    budget_line, chantier, chantier_budget, chantier_supervisor, commercial_derogation, commission,
+    convention, deadline, funding_line, hour_entry, market, operation, organization, placement,
+    reminder, status_change,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,

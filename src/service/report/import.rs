@@ -7,8 +7,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
 use async_graphql::{ID, InputObject};
+use chrono::NaiveDate;
 use entity::{
     chantier, hour_entry, hour_entry_review, hour_import, hour_import_territory, market,
     participant, placement,
@@ -23,8 +23,8 @@ use uuid::Uuid;
 use crate::domain::auth::{Actor, Role};
 use crate::domain::ledger::{self as rules, ExistingEntry, Period};
 use crate::domain::{
-    HourImportStatus, HourKind, HourSource, HourStatus, MarketStatus, PeriodKind,
-    PlacementStatus, hours, text,
+    HourImportStatus, HourKind, HourSource, HourStatus, MarketStatus, PeriodKind, PlacementStatus,
+    hours, text,
 };
 use crate::error::{AppError, AppResult, LineError};
 use crate::ids::Kind;
@@ -954,13 +954,17 @@ pub async fn list(
         ));
     }
     if let Some(from) = filter.from {
-        q = q.filter(hour_import::Column::CreatedAt.gte(from.and_time(chrono::NaiveTime::MIN).and_utc()));
+        q = q.filter(
+            hour_import::Column::CreatedAt.gte(from.and_time(chrono::NaiveTime::MIN).and_utc()),
+        );
     }
     if let Some(to) = filter.to {
         let next = to
             .succ_opt()
             .ok_or_else(|| AppError::bad_input("filter.to", "filter.to : date hors limites"))?;
-        q = q.filter(hour_import::Column::CreatedAt.lt(next.and_time(chrono::NaiveTime::MIN).and_utc()));
+        q = q.filter(
+            hour_import::Column::CreatedAt.lt(next.and_time(chrono::NaiveTime::MIN).and_utc()),
+        );
     }
     if let Some(s) = filter.status {
         q = q.filter(hour_import::Column::Status.eq(s.as_str()));
