@@ -46,7 +46,7 @@ pub enum AppError {
 }
 
 /// One refused line of an uploaded file: where, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineError {
     /// 1 is the header line.
     pub line: usize,

@@ -37,6 +37,7 @@ pub enum Kind {
     ConventionDocument,
     Reminder,
     HourImport,
+    CommissionMember,
 }
 
 impl Kind {
@@ -69,10 +70,11 @@ impl Kind {
             Kind::ConventionDocument => "ConventionDocument",
             Kind::Reminder => "Reminder",
             Kind::HourImport => "HourImport",
+            Kind::CommissionMember => "CommissionMember",
         }
     }
 
-    const ALL: [Kind; 27] = [
+    const ALL: [Kind; 28] = [
         Kind::Territory,
         Kind::Organization,
         Kind::Operation,
@@ -100,6 +102,7 @@ impl Kind {
         Kind::ConventionDocument,
         Kind::Reminder,
         Kind::HourImport,
+        Kind::CommissionMember,
     ];
 }
 

@@ -146,7 +146,7 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             json!({"i": {"chantierId": ghost(passerelle::ids::Kind::Chantier)}}),
         ),
         "territories" | "organizations" | "operations" | "markets" | "participants"
-        | "placements" | "hourEntries" | "auditEvents" => {
+        | "placements" | "hourEntries" | "hourImports" | "auditEvents" => {
             (format!("{{ {op} {{ edges {{ cursor }} }} }}"), json!({}))
         }
         "clauseKinds" => (q("{ clauseKinds { kind } }"), json!({})),
@@ -464,6 +464,24 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
         "planCommission" => (
             q("mutation($i: PlanCommissionInput!) { planCommission(input: $i) { id } }"),
             json!({"i": {"kind": "RECRUITMENT_JURY", "title": "Jury", "marketId": w.market, "startsAt": "2030-01-10T10:00:00", "place": "Mairie"}}),
+        ),
+        "updateCommission" => (
+            q("mutation($i: UpdateCommissionInput!) { updateCommission(input: $i) { id } }"),
+            json!({"i": {"commissionId": ghost(passerelle::ids::Kind::Commission), "version": 1, "agenda": "x"}}),
+        ),
+        "removeCommissionMember" => (
+            q(
+                "mutation($c: ID!, $m: ID!) { removeCommissionMember(commissionId: $c, memberId: $m, version: 1) { id } }",
+            ),
+            json!({"c": ghost(passerelle::ids::Kind::Commission), "m": ghost(passerelle::ids::Kind::CommissionMember)}),
+        ),
+        "updateChantier" => (
+            q("mutation($i: UpdateChantierInput!) { updateChantier(input: $i) { id } }"),
+            json!({"i": {"chantierId": ghost(passerelle::ids::Kind::Chantier), "version": 1, "title": "x"}}),
+        ),
+        "deleteChantier" => (
+            q("mutation($id: ID!) { deleteChantier(id: $id, version: 1) }"),
+            json!({"id": ghost(passerelle::ids::Kind::Chantier)}),
         ),
         "replanCommission" => (
             q("mutation($i: ReplanCommissionInput!) { replanCommission(input: $i) { id } }"),

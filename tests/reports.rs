@@ -827,9 +827,15 @@ async fn import_refuses_a_bad_file_whole(app: &TestApp) {
     expect(9, "heures"); // 900 h in July is more than the month can hold
     expect(10, "reference"); // empty reference
     assert_eq!(ext["errorCount"], 8);
-    // Line 2 alone was good, yet nothing was written.
+    // Line 2 alone was good, yet no hour was written; the refusal alone stays, in the import
+    // history (issue 20, tests/imports.rs).
     assert_eq!(ledger_size(app).await, before);
-    assert_eq!(app.count("hour_import").await, 0);
+    assert_eq!(
+        app.count("hour_import WHERE status = 'REFUSED' AND recorded_count = 0")
+            .await,
+        1
+    );
+    assert_eq!(app.count("hour_import").await, 1);
     // A header without the hours column is refused at line 1; an empty file too.
     let resp = upload(app, company.clone(), "reference;mois\nX;2026-09\n").await;
     assert_eq!(resp["errors"][0]["extensions"]["errors"][0]["line"], 1);

@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 use serde::Serialize;
 
-/// One accepted upload of monthly hour statements (CSV). Its entries carry its id.
+/// One upload of monthly hour statements (CSV), accepted or refused. An accepted file's entries
+/// carry its id; a refused one wrote no hour and keeps its errors.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize)]
 #[sea_orm(table_name = "hour_import")]
 pub struct Model {
@@ -17,6 +18,12 @@ pub struct Model {
     pub unchanged_count: i32,
     pub created_at: DateTimeUtc,
     pub created_by: String,
+    /// ACCEPTED or REFUSED.
+    pub status: String,
+    /// Errors found in a refused file (the stored list is capped, this is the full count).
+    pub error_count: i32,
+    /// The refused file's errors as JSON `[{line, column, message}]`, capped like the answer.
+    pub errors: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,7 @@ pub mod funding_line;
 pub mod hour_entry;
 pub mod hour_entry_review;
 pub mod hour_import;
+pub mod hour_import_territory;
 pub mod immersion;
 pub mod login_failure;
 pub mod lot;

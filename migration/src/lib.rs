@@ -19,6 +19,7 @@ mod m20261201_000015_market_final_report;
 mod m20261201_000016_commercial_derogation;
 mod m20261201_000017_versions;
 mod m20261201_000018_account_tokens;
+mod m20261201_000019_import_history;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_commercial_derogation::Migration),
             Box::new(m20261201_000017_versions::Migration),
             Box::new(m20261201_000018_account_tokens::Migration),
+            Box::new(m20261201_000019_import_history::Migration),
         ]
     }
 }

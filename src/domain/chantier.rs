@@ -1,5 +1,7 @@
 //! A chantier's budget (DOMAIN.md section 7) and its funding caps (section 4).
 
+use chrono::{Datelike, NaiveDate};
+
 use super::params::{ParamKey as P, ParamSet, ParamValue, def, format};
 use super::{
     BudgetCategory, ChantierKind, FunderCategory, FundingPurpose, RuleResult, RuleViolation,
@@ -400,6 +402,106 @@ pub fn check_funding(
     Ok(())
 }
 
+/// Places at once: from 1 to 500 (at creation and at each edit).
+pub fn check_capacity(capacity: i32) -> RuleResult {
+    if !(1..=500).contains(&capacity) {
+        return Err(RuleViolation::new(
+            "capacity",
+            format!("capacity : entre 1 et 500 places, reçu {capacity}"),
+        ));
+    }
+    Ok(())
+}
+
+/// What already hangs on a chantier's dates.
+#[derive(Debug, Clone, Default)]
+pub struct DatedDependents {
+    /// Contracts on it that are not cancelled: (reference, start).
+    pub placements: Vec<(String, NaiveDate)>,
+    /// Supervisors: (name, start).
+    pub supervisors: Vec<(String, NaiveDate)>,
+    /// Years of its budgets and active funding lines.
+    pub years: Vec<i32>,
+    /// First and last day of the hours declared on its contracts.
+    pub first_hour: Option<NaiveDate>,
+    pub last_hour: Option<NaiveDate>,
+}
+
+/// New dates of a chantier must still hold what it has: every contract and supervisor starts
+/// within them (as at their creation), every budget and funding year is one of its years, and
+/// no declared hour falls outside them.
+pub fn check_dates_hold(start: NaiveDate, end: NaiveDate, has: &DatedDependents) -> RuleResult {
+    let outside = |day: NaiveDate| -> Option<&'static str> {
+        if day < start {
+            Some("startDate")
+        } else if day > end {
+            Some("endDate")
+        } else {
+            None
+        }
+    };
+    for (reference, day) in &has.placements {
+        if let Some(field) = outside(*day) {
+            return Err(RuleViolation::new(
+                field,
+                format!(
+                    "{field} : le contrat {reference} commence le {day}, hors du {start} – {end} ; un contrat du chantier commence pendant le chantier (a placement starts outside)"
+                ),
+            ));
+        }
+    }
+    for (name, day) in &has.supervisors {
+        if let Some(field) = outside(*day) {
+            return Err(RuleViolation::new(
+                field,
+                format!(
+                    "{field} : l'encadrant {name} commence le {day}, hors du {start} – {end} (a supervisor starts outside)"
+                ),
+            ));
+        }
+    }
+    if let Some(year) = has
+        .years
+        .iter()
+        .find(|y| **y < start.year() || **y > end.year())
+    {
+        let field = if *year < start.year() {
+            "startDate"
+        } else {
+            "endDate"
+        };
+        return Err(RuleViolation::new(
+            field,
+            format!(
+                "{field} : un budget ou un financement porte sur {year}, hors des années {} – {} du chantier (budget or funding outside)",
+                start.year(),
+                end.year()
+            ),
+        ));
+    }
+    if let Some(first) = has.first_hour
+        && first < start
+    {
+        return Err(RuleViolation::new(
+            "startDate",
+            format!(
+                "startDate : des heures sont déclarées sur le chantier dès le {first} (hours declared before)"
+            ),
+        ));
+    }
+    if let Some(last) = has.last_hour
+        && last > end
+    {
+        return Err(RuleViolation::new(
+            "endDate",
+            format!(
+                "endDate : des heures sont déclarées sur le chantier jusqu'au {last} (hours declared after)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -689,5 +791,57 @@ mod tests {
     fn euros_are_written_the_french_way() {
         assert_eq!(euros(5_000_000), "50\u{202f}000,00 €");
         assert_eq!(euros(-1), "-0,01 €");
+    }
+
+    #[test]
+    fn capacity_is_one_to_five_hundred() {
+        for (c, ok) in [(0, false), (1, true), (500, true), (501, false)] {
+            assert_eq!(check_capacity(c).is_ok(), ok, "{c}");
+        }
+        assert_eq!(check_capacity(0).unwrap_err().field, "capacity");
+    }
+
+    #[test]
+    fn new_dates_hold_contracts_supervisors_years_and_hours() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        let has = DatedDependents {
+            placements: vec![("P-1".into(), d("2026-03-01"))],
+            supervisors: vec![("Jean".into(), d("2026-02-01"))],
+            years: vec![2026, 2027],
+            first_hour: Some(d("2026-03-01")),
+            last_hour: Some(d("2027-03-31")),
+        };
+        let field = |s: &str, e: &str| {
+            check_dates_hold(d(s), d(e), &has)
+                .err()
+                .map(|v| (v.field, v.message))
+        };
+        // At every bound: holds.
+        assert!(field("2026-02-01", "2027-03-31").is_none());
+        // The supervisor's start, one day after.
+        let (f, m) = field("2026-02-02", "2027-12-31").unwrap();
+        assert_eq!(f, "startDate");
+        assert!(m.contains("Jean"), "{m}");
+        // The contract's start, past the new end.
+        let (f, m) = field("2026-01-01", "2026-02-28").unwrap();
+        assert_eq!(f, "endDate");
+        assert!(m.contains("P-1"), "{m}");
+        // Hours declared to the end of March 2027.
+        let (f, m) = field("2026-01-01", "2027-03-30").unwrap();
+        assert_eq!(f, "endDate");
+        assert!(m.contains("heures"), "{m}");
+        // A budget year the dates no longer cover.
+        let years = DatedDependents {
+            years: vec![2025],
+            ..Default::default()
+        };
+        let e = check_dates_hold(d("2026-01-01"), d("2026-12-31"), &years).unwrap_err();
+        assert_eq!(e.field, "startDate");
+        let hours_before = DatedDependents {
+            first_hour: Some(d("2025-12-01")),
+            ..Default::default()
+        };
+        let e = check_dates_hold(d("2026-01-01"), d("2026-12-31"), &hours_before).unwrap_err();
+        assert_eq!(e.field, "startDate");
     }
 }

@@ -182,6 +182,44 @@ pub fn check_weekly_total(new: WeeklyLoad, others: &[WeeklyLoad], p: &ParamSet) 
     Ok(())
 }
 
+/// The refusal of a chantier's capacity: `people` on `day` against `capacity` places.
+fn over_capacity(
+    field: &'static str,
+    capacity: i64,
+    people: i64,
+    day: NaiveDate,
+    words: &str,
+) -> RuleViolation {
+    RuleViolation::breach(
+        field,
+        "CHANTIER_CAPACITY",
+        format!("{capacity} places"),
+        format!("{people} participants le {day}"),
+        words,
+    )
+}
+
+/// A chantier's capacity (as edited) holds the people already on it on every day the count can
+/// peak (each contract's start).
+pub fn check_capacity_holds(placements: &[Span], capacity: i64) -> RuleResult {
+    let mut starts: Vec<NaiveDate> = placements.iter().map(|s| s.0).collect();
+    starts.sort_unstable();
+    starts.dedup();
+    for day in starts {
+        let people = placements.iter().filter(|s| active_on(s, day)).count() as i64;
+        if people > capacity {
+            return Err(over_capacity(
+                "capacity",
+                capacity,
+                people,
+                day,
+                "le chantier a déjà plus de participants ce jour-là",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A chantier can take one more participant over `new` only within its supervision ratio
 /// and capacity, on every day the count can peak.
 pub fn check_supervision(
@@ -200,11 +238,11 @@ pub fn check_supervision(
         let people = 1 + placements.iter().filter(|s| active_on(s, day)).count() as i64;
         let staff = supervisors.iter().filter(|s| active_on(s, day)).count() as i64;
         if people > capacity {
-            return Err(RuleViolation::breach(
+            return Err(over_capacity(
                 "chantierId",
-                "CHANTIER_CAPACITY",
-                format!("{capacity} places"),
-                format!("{people} participants le {day}"),
+                capacity,
+                people,
+                day,
                 "le chantier est complet",
             ));
         }
@@ -586,5 +624,39 @@ mod tests {
         // Starting a day after the first contract.
         let late = [(d("2026-03-02"), None)];
         assert!(check_supervision_holds(&twelve, &late, &p).is_err());
+    }
+
+    #[test]
+    fn a_capacity_holds_the_people_present_on_each_day() {
+        // Two overlap from 1 April; a third starts after the first has left.
+        let spans = [
+            (d("2026-03-01"), Some(d("2026-04-30"))),
+            (d("2026-04-01"), None),
+            (d("2026-05-01"), Some(d("2026-06-30"))),
+        ];
+        assert!(check_capacity_holds(&spans, 2).is_ok());
+        let e = check_capacity_holds(&spans, 1).unwrap_err();
+        let b = e.breach.unwrap();
+        assert_eq!(e.field, "capacity");
+        assert_eq!(
+            (b.rule, b.limit.as_str(), b.value.as_str()),
+            (
+                "CHANTIER_CAPACITY",
+                "1 places",
+                "2 participants le 2026-04-01"
+            )
+        );
+        // The last day of one and the first of another count together.
+        let touching = [
+            (d("2026-03-01"), Some(d("2026-04-01"))),
+            (d("2026-04-01"), Some(d("2026-04-02"))),
+        ];
+        assert!(check_capacity_holds(&touching, 1).is_err());
+        let apart = [
+            (d("2026-03-01"), Some(d("2026-03-31"))),
+            (d("2026-04-01"), Some(d("2026-04-02"))),
+        ];
+        assert!(check_capacity_holds(&apart, 1).is_ok());
+        assert!(check_capacity_holds(&[], 1).is_ok());
     }
 }

@@ -35,6 +35,16 @@ macro_rules! string_enum {
 }
 
 string_enum! {
+    /// Outcome of an upload of monthly statements (`hourImports`).
+    HourImportStatus {
+        /// Checked and recorded (lines already in the ledger skipped).
+        Accepted = "ACCEPTED",
+        /// Refused as a whole: nothing recorded, the errors kept.
+        Refused = "REFUSED",
+    }
+}
+
+string_enum! {
     /// Kind of organization (DOMAIN.md section 1).
     OrganizationKind {
         /// Maître d'ouvrage / acheteur public.

@@ -70,6 +70,11 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ),
     (
         "QueryRoot",
+        "hourImports",
+        Roles(&[Admin, Facilitator, Company, Siae]),
+    ),
+    (
+        "QueryRoot",
         "participantsDueForAnonymization",
         Roles(&[Facilitator]),
     ),
@@ -182,6 +187,8 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("MutationRoot", "correctHours", Roles(&[Facilitator])),
     ("MutationRoot", "setParameter", Roles(&[Admin])),
     ("MutationRoot", "createChantier", Roles(&[Facilitator])),
+    ("MutationRoot", "updateChantier", Roles(&[Facilitator])),
+    ("MutationRoot", "deleteChantier", Roles(&[Facilitator])),
     (
         "MutationRoot",
         "grantCommercialDerogation",
@@ -260,6 +267,12 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("MutationRoot", "planCommission", Roles(&[Facilitator])),
     ("MutationRoot", "replanCommission", Roles(&[Facilitator])),
     ("MutationRoot", "addCommissionMember", Roles(&[Facilitator])),
+    ("MutationRoot", "updateCommission", Roles(&[Facilitator])),
+    (
+        "MutationRoot",
+        "removeCommissionMember",
+        Roles(&[Facilitator]),
+    ),
     (
         "MutationRoot",
         "recordCommissionMinutes",
@@ -375,6 +388,7 @@ pub const FIELD_RULES: &[(&str, &str, FieldAccess)] = &[
     ("StatusChange", "reason", Open),
     ("StatusChange", "changedAt", Open),
     ("StatusChange", "changedBy", Staff),
+    ("CommissionMember", "id", Open),
     ("CommissionMember", "name", Open),
     ("CommissionMember", "email", Staff),
     ("CommissionMember", "organization", Open),

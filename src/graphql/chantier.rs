@@ -22,6 +22,7 @@ use crate::ids::{self, Kind};
 use crate::service;
 use crate::service::chantier::{
     AddFundingLineInput, AddSupervisorInput, ChantierFilter, CreateChantierInput, SetBudgetInput,
+    UpdateChantierInput,
 };
 use crate::service::placement::PlacementFilter;
 
@@ -331,6 +332,24 @@ impl ChantierMutation {
         Ok(Chantier(
             service::chantier::create(app(ctx), actor(ctx)?, input).await?,
         ))
+    }
+
+    /// Title, place, dates, capacity and activities, until the chantier has ended: the creation's
+    /// rules are checked again, the dates and capacity against what the chantier already holds
+    /// (its contracts, supervisors, budgets, funding lines, hours); its deadlines follow.
+    async fn update_chantier(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateChantierInput,
+    ) -> Result<Chantier> {
+        Ok(Chantier(
+            service::chantier::update(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Deletes a chantier nothing depends on yet (CONFLICT naming what does); the deleted ID.
+    async fn delete_chantier(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<ID> {
+        Ok(service::chantier::delete(app(ctx), actor(ctx)?, &id, version).await?)
     }
 
     async fn add_chantier_supervisor(

@@ -109,7 +109,8 @@ pub async fn load(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             | Kind::Deadline
             | Kind::ConventionDocument
             | Kind::Reminder
-            | Kind::HourImport => None,
+            | Kind::HourImport
+            | Kind::CommissionMember => None,
         })
     }
 }

@@ -1,18 +1,23 @@
 //! Reports in the API: market, operation (ANRU), chantier evaluation and facilitator reports,
 //! the entries behind any figure, the import of monthly statements and the evaluation notes.
 
-use async_graphql::{Context, ID, Object, Result, Upload};
+use async_graphql::{Context, ID, Object, Result, SimpleObject, Upload};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::hour_import;
 
 use super::access::actor;
 use super::chantier::Chantier;
 use super::connection::{self, Conn, app};
-use crate::domain::{HourKind, HourSource, HourStatus, Modality, PeriodKind};
+use super::loaders::opt;
+use super::party::Organization;
+use crate::domain::auth::Role;
+use crate::domain::{HourImportStatus, HourKind, HourSource, HourStatus, Modality, PeriodKind};
+use crate::error::AppError;
 use crate::ids::{self, Kind};
 use crate::service;
 use crate::service::chantier::EvaluationNotesInput;
 use crate::service::report::chantier::ChantierEvaluation;
+use crate::service::report::import::HourImportFilter;
 use crate::service::report::market::MarketReport;
 use crate::service::report::operation::OperationReport;
 use crate::service::report::territory::TerritoryReport;
@@ -84,8 +89,17 @@ impl TraceEntry {
     }
 }
 
-/// An accepted upload of monthly statements.
+/// An upload of monthly statements, accepted or refused (a refused one recorded no hour).
 pub struct HourImport(pub hour_import::Model);
+
+/// One error of a refused file, as it stays in the history.
+#[derive(SimpleObject)]
+pub struct HourImportError {
+    /// 1 is the header line (0: the file as a whole).
+    pub line: i32,
+    pub column: String,
+    pub message: String,
+}
 
 #[Object]
 impl HourImport {
@@ -112,6 +126,41 @@ impl HourImport {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// The account that uploaded it.
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    /// The uploader's organization.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        Ok(
+            opt::<entity::organization::Entity>(ctx, self.0.organization_id)
+                .await?
+                .map(Organization),
+        )
+    }
+    async fn status(&self) -> HourImportStatus {
+        HourImportStatus::from_db(&self.0.status)
+    }
+    /// Errors a refused file had (all of them; `errors` lists the first 1 000).
+    async fn error_count(&self) -> i32 {
+        self.0.error_count
+    }
+    /// A refused file's errors: line, column, message (a name given in the file is not kept).
+    /// For the uploader's organization and the facilitators of the territories it touched; an
+    /// administrator, who sees no placement, gets FORBIDDEN.
+    async fn errors(&self, ctx: &Context<'_>) -> Result<Vec<HourImportError>> {
+        if actor(ctx)?.is(Role::Admin) {
+            return Err(AppError::Forbidden.into());
+        }
+        Ok(service::report::import::stored_errors(&self.0)
+            .into_iter()
+            .map(|e| HourImportError {
+                line: i32::try_from(e.line).unwrap_or(i32::MAX),
+                column: e.column,
+                message: e.message,
+            })
+            .collect())
     }
 }
 
@@ -191,6 +240,23 @@ impl ReportQuery {
             )
             .await?,
         )
+    }
+    /// Past uploads of monthly statements, accepted and refused, oldest first: an
+    /// administrator's all, a company's or an SIAE's those of its organization, a facilitator's
+    /// those that named a placement of its territories (and its own uploads).
+    #[graphql(complexity = "first.unwrap_or(20).max(1) as usize * child_complexity")]
+    async fn hour_imports(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<HourImportFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<HourImport>> {
+        let had = after.is_some();
+        let args = connection::args(after, first)?;
+        let page =
+            reports::import::list(app(ctx), actor(ctx)?, filter.unwrap_or_default(), args).await?;
+        Ok(connection::connection(page, had, |m| m.id, HourImport))
     }
     /// The ledger entries behind a figure: pass the figure's `trace` (signed by the server and
     /// bound to its report; anything else is BAD_USER_INPUT). A figure that picks people by who

@@ -26,6 +26,7 @@ use crate::ids::{self, Kind};
 use crate::service;
 use crate::service::commission::{
     CommissionFilter, MemberInput, PlanCommissionInput, RecordDecisionInput, ReplanCommissionInput,
+    UpdateCommissionInput,
 };
 use crate::service::convention::{
     AddConventionDocumentInput, AmountInput, ConventionFilter, CreateConventionInput, PartyInput,
@@ -439,6 +440,10 @@ pub struct CommissionMember(commission_member::Model);
 
 #[Object]
 impl CommissionMember {
+    /// What `removeCommissionMember` names.
+    async fn id(&self) -> ID {
+        ids::encode(Kind::CommissionMember, self.0.id)
+    }
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -666,6 +671,39 @@ impl WorkflowMutation {
     ) -> Result<Commission> {
         Ok(Commission(
             service::commission::add_member(app(ctx), actor(ctx)?, commission_id, member).await?,
+        ))
+    }
+
+    /// Title, agenda, place and length of a planned commission (its date moves by
+    /// `replanCommission`); a new place or length raises the invitation's `sequence`.
+    async fn update_commission(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCommissionInput,
+    ) -> Result<Commission> {
+        Ok(Commission(
+            service::commission::update(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Removes a member from a planned commission that has taken no decision; `version` is the
+    /// commission's, which the removal moves.
+    async fn remove_commission_member(
+        &self,
+        ctx: &Context<'_>,
+        commission_id: ID,
+        member_id: ID,
+        version: i32,
+    ) -> Result<Commission> {
+        Ok(Commission(
+            service::commission::remove_member(
+                app(ctx),
+                actor(ctx)?,
+                commission_id,
+                member_id,
+                version,
+            )
+            .await?,
         ))
     }
 

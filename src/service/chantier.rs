@@ -3,12 +3,13 @@
 use async_graphql::{ID, InputObject};
 use chrono::{Datelike, NaiveDate};
 use entity::{
-    budget_line, chantier, chantier_budget, chantier_supervisor, commercial_derogation,
-    funding_line, market, operation, organization,
+    budget_line, chantier, chantier_budget, chantier_supervisor, commercial_derogation, commission,
+    convention, deadline, funding_line, hour_entry, market, operation, organization, placement,
+    reminder, status_change,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -18,10 +19,11 @@ use super::params::{Place, set_at};
 use super::{Ctx, audit, get, scope};
 use crate::domain::auth::{Actor, Role};
 use crate::domain::chantier::{self as rules, FundedChantier, Line};
+use crate::domain::contract::{Span, check_capacity_holds};
 use crate::domain::params::ParamKey;
 use crate::domain::{
     BudgetCategory, ChantierKind, ChantierStatus, FunderCategory, FundingPurpose, FundingStatus,
-    OperationKind, OrganizationKind, SiaeSubtype, hours, text,
+    OperationKind, OrganizationKind, PlacementStatus, SiaeSubtype, hours, text,
 };
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
@@ -116,12 +118,7 @@ pub async fn create(
         ));
     }
     crate::domain::placement::check_dates(input.start_date, Some(input.end_date))?;
-    if !(1..=500).contains(&input.capacity) {
-        return Err(AppError::bad_input(
-            "capacity",
-            format!("capacity : entre 1 et 500 places, reçu {}", input.capacity),
-        ));
-    }
+    rules::check_capacity(input.capacity)?;
     if !actor.facilitates(territory) {
         return Err(AppError::NotFound("territoire".into()));
     }
@@ -243,6 +240,259 @@ pub async fn create(
     .await?;
     txn.commit().await?;
     Ok(row)
+}
+
+#[derive(Debug, InputObject)]
+pub struct UpdateChantierInput {
+    pub chantier_id: ID,
+    /// The version the edit was made on (CONFLICT if another change landed since).
+    pub version: i32,
+    pub title: Option<String>,
+    pub place: Option<String>,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    /// Places for participants at once (1 to 500); not under the people on it on any day.
+    pub capacity: Option<i32>,
+    pub activities: Option<String>,
+}
+
+/// An ended or evaluated chantier is history: its fiche évaluation was made on it as it stood.
+fn still_editable(c: &chantier::Model) -> AppResult<()> {
+    match ChantierStatus::from_db(&c.status) {
+        ChantierStatus::Project | ChantierStatus::Agreed | ChantierStatus::Running => Ok(()),
+        s => Err(AppError::Conflict(format!(
+            "le chantier « {} » est {s} : il ne se modifie plus (chantier is {s})",
+            c.title
+        ))),
+    }
+}
+
+/// What already hangs on a chantier's dates, for an edit of them.
+async fn dated_dependents<C: ConnectionTrait>(
+    conn: &C,
+    c: &chantier::Model,
+) -> AppResult<rules::DatedDependents> {
+    let placements: Vec<(String, NaiveDate)> = placement::Entity::find()
+        .filter(placement::Column::ChantierId.eq(c.id))
+        .filter(placement::Column::Status.ne(PlacementStatus::Cancelled.as_str()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|p| (p.reference, p.start_date))
+        .collect();
+    let supervisors: Vec<(String, NaiveDate)> = chantier_supervisor::Entity::find()
+        .filter(chantier_supervisor::Column::ChantierId.eq(c.id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|s| (s.name, s.start_date))
+        .collect();
+    let mut years: Vec<i32> = chantier_budget::Entity::find()
+        .select_only()
+        .column(chantier_budget::Column::Year)
+        .filter(chantier_budget::Column::ChantierId.eq(c.id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    years.extend(
+        funding_line::Entity::find()
+            .select_only()
+            .column(funding_line::Column::Year)
+            .filter(funding_line::Column::ChantierId.eq(c.id))
+            .filter(funding_line::Column::Status.eq(FundingStatus::Active.as_str()))
+            .into_tuple::<i32>()
+            .all(conn)
+            .await?,
+    );
+    let on_site = sea_orm::sea_query::Query::select()
+        .column(placement::Column::Id)
+        .from(placement::Entity)
+        .and_where(placement::Column::ChantierId.eq(c.id))
+        .to_owned();
+    let hours: Option<(Option<NaiveDate>, Option<NaiveDate>)> = hour_entry::Entity::find()
+        .select_only()
+        .column_as(hour_entry::Column::PeriodStart.min(), "first")
+        .column_as(hour_entry::Column::PeriodEnd.max(), "last")
+        .filter(hour_entry::Column::PlacementId.in_subquery(on_site))
+        .into_tuple()
+        .one(conn)
+        .await?;
+    let (first_hour, last_hour) = hours.unwrap_or((None, None));
+    Ok(rules::DatedDependents {
+        placements,
+        supervisors,
+        years,
+        first_hour,
+        last_hour,
+    })
+}
+
+/// Title, place, dates, capacity and activities; every rule of the creation is checked again on
+/// the values as edited, and the dates and capacity against what the chantier already holds.
+pub async fn update(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: UpdateChantierInput,
+) -> AppResult<chantier::Model> {
+    let id = ids::decode(Kind::Chantier, &input.chantier_id, "chantierId")?;
+    let title = input
+        .title
+        .as_deref()
+        .map(|t| text::required("title", t))
+        .transpose()?;
+    let place_name = input
+        .place
+        .as_deref()
+        .map(|p| text::required("place", p))
+        .transpose()?;
+    let activities = input
+        .activities
+        .as_deref()
+        .map(|a| text::required("activities", a))
+        .transpose()?;
+    if let Some(cap) = input.capacity {
+        rules::check_capacity(cap)?;
+    }
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    // Locked: a placement created meanwhile counts against the capacity, or waits.
+    let c = load(conn, actor, id, true).await?;
+    may_run(actor, &c, false)?;
+    super::edit::expect_version(conn, Kind::Chantier, c.id, c.version, input.version).await?;
+    still_editable(&c)?;
+    let start = input.start_date.unwrap_or(c.start_date);
+    let end = input.end_date.unwrap_or(c.end_date);
+    crate::domain::placement::check_dates(start, Some(end))?;
+    let capacity = input.capacity.unwrap_or(c.capacity);
+    let dates_change = start != c.start_date || end != c.end_date;
+    if dates_change {
+        rules::check_dates_hold(start, end, &dated_dependents(conn, &c).await?)?;
+    }
+    if dates_change || capacity < c.capacity {
+        let spans: Vec<Span> = placement::Entity::find()
+            .filter(placement::Column::ChantierId.eq(c.id))
+            .filter(placement::Column::Status.ne(PlacementStatus::Cancelled.as_str()))
+            .all(conn)
+            .await?
+            .iter()
+            .map(|p| (p.start_date, p.end_date))
+            .collect();
+        check_capacity_holds(&spans, i64::from(capacity))?;
+    }
+    let before = audit::json(&c);
+    let mut am: chantier::ActiveModel = c.clone().into();
+    let title = title.unwrap_or_else(|| c.title.clone());
+    let place_name = place_name.unwrap_or_else(|| c.place.clone());
+    am.search_text = Set(text::search_key(&[&title, &place_name]));
+    am.title = Set(title);
+    am.place = Set(place_name);
+    if let Some(a) = activities {
+        am.activities = Set(a);
+    }
+    am.start_date = Set(start);
+    am.end_date = Set(end);
+    am.capacity = Set(capacity);
+    let row = am.update(conn).await?;
+    super::deadlines::sync(conn, ctx, super::deadlines::SubjectRef::Chantier(row.id)).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "updateChantier",
+        Kind::Chantier,
+        row.id,
+        Some(row.territory_id),
+        Some(&before),
+        Some(&audit::json(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Deletes a chantier created by mistake, while nothing depends on it (placements,
+/// supervisors, budgets, funding lines, derogations, conventions, commissions, moves of its life
+/// cycle); its deadlines, derived from it, and their reminders go with it.
+pub async fn delete(ctx: &Ctx, actor: &Actor, chantier_id: &ID, version: i32) -> AppResult<ID> {
+    let id = ids::decode(Kind::Chantier, chantier_id, "id")?;
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let c = load(conn, actor, id, true).await?;
+    may_run(actor, &c, false)?;
+    super::edit::expect_version(conn, Kind::Chantier, c.id, c.version, version).await?;
+    let placements = placement::Entity::find()
+        .filter(placement::Column::ChantierId.eq(c.id))
+        .count(conn)
+        .await?;
+    let supervisors = chantier_supervisor::Entity::find()
+        .filter(chantier_supervisor::Column::ChantierId.eq(c.id))
+        .count(conn)
+        .await?;
+    let budgets = chantier_budget::Entity::find()
+        .filter(chantier_budget::Column::ChantierId.eq(c.id))
+        .count(conn)
+        .await?;
+    let funding = funding_line::Entity::find()
+        .filter(funding_line::Column::ChantierId.eq(c.id))
+        .count(conn)
+        .await?;
+    let derogations = commercial_derogation::Entity::find()
+        .filter(commercial_derogation::Column::ChantierId.eq(c.id))
+        .count(conn)
+        .await?;
+    let conventions = convention::Entity::find()
+        .filter(convention::Column::ChantierId.eq(c.id))
+        .count(conn)
+        .await?;
+    let commissions = commission::Entity::find()
+        .filter(commission::Column::ChantierId.eq(c.id))
+        .count(conn)
+        .await?;
+    let moves = status_change::Entity::find()
+        .filter(status_change::Column::ObjectId.eq(c.id))
+        .count(conn)
+        .await?;
+    super::edit::nothing_depends(
+        &format!("le chantier « {} »", c.title),
+        &[
+            ("mise(s) en situation", placements),
+            ("encadrant(s)", supervisors),
+            ("budget(s)", budgets),
+            ("ligne(s) de financement", funding),
+            ("dérogation(s)", derogations),
+            ("convention(s)", conventions),
+            ("commission(s)", commissions),
+            ("changement(s) d'état", moves),
+        ],
+    )?;
+    let deadlines = sea_orm::sea_query::Query::select()
+        .column(deadline::Column::Id)
+        .from(deadline::Entity)
+        .and_where(deadline::Column::SubjectId.eq(c.id))
+        .to_owned();
+    reminder::Entity::delete_many()
+        .filter(reminder::Column::DeadlineId.in_subquery(deadlines))
+        .exec(conn)
+        .await?;
+    deadline::Entity::delete_many()
+        .filter(deadline::Column::SubjectId.eq(c.id))
+        .exec(conn)
+        .await?;
+    chantier::Entity::delete_by_id(c.id).exec(conn).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "deleteChantier",
+        Kind::Chantier,
+        c.id,
+        Some(c.territory_id),
+        Some(&audit::json(&c)),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ids::encode(Kind::Chantier, c.id))
 }
 
 #[derive(Debug, InputObject)]

@@ -5,7 +5,8 @@ use async_graphql::{ID, InputObject};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use entity::{commission, commission_member, decision, market, operation};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -179,15 +180,7 @@ pub async fn plan(
     let title = text::required("title", &input.title)?;
     let place = text::required("place", &input.place)?;
     let agenda = text::long("agenda", input.agenda.as_deref())?.unwrap_or_default();
-    if !(15..=24 * 60).contains(&input.duration_minutes) {
-        return Err(AppError::bad_input(
-            "durationMinutes",
-            format!(
-                "durationMinutes : de 15 à 1440 minutes, reçu {}",
-                input.duration_minutes
-            ),
-        ));
-    }
+    check_duration(input.duration_minutes)?;
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let territory = match (operation_id, market_id, chantier_id) {
@@ -337,6 +330,152 @@ pub async fn replan(
         Some(row.territory_id),
         Some(&before),
         Some(&audit::json(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+#[derive(Debug, InputObject)]
+pub struct UpdateCommissionInput {
+    pub commission_id: ID,
+    /// The version the edit was made on (CONFLICT if another change landed since).
+    pub version: i32,
+    pub title: Option<String>,
+    /// Ordre du jour (an empty string clears it).
+    pub agenda: Option<String>,
+    pub place: Option<String>,
+    pub duration_minutes: Option<i32>,
+}
+
+fn check_duration(minutes: i32) -> AppResult<()> {
+    if !(15..=24 * 60).contains(&minutes) {
+        return Err(AppError::bad_input(
+            "durationMinutes",
+            format!("durationMinutes : de 15 à 1440 minutes, reçu {minutes}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Title, agenda, place and length of a planned commission (its date moves by
+/// `replanCommission`, with a reason). A new place or length is a change of the invitation: its
+/// sequence goes up so calendars update.
+pub async fn update(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: UpdateCommissionInput,
+) -> AppResult<commission::Model> {
+    let title = input
+        .title
+        .as_deref()
+        .map(|t| text::required("title", t))
+        .transpose()?;
+    let agenda = match &input.agenda {
+        Some(a) => Some(text::long("agenda", Some(a))?.unwrap_or_default()),
+        None => None,
+    };
+    let place = input
+        .place
+        .as_deref()
+        .map(|p| text::required("place", p))
+        .transpose()?;
+    if let Some(d) = input.duration_minutes {
+        check_duration(d)?;
+    }
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let c = for_update(conn, actor, &input.commission_id).await?;
+    super::edit::expect_version(conn, Kind::Commission, c.id, c.version, input.version).await?;
+    planned(&c)?;
+    let before = audit::json(&c);
+    let invitation_changes = place.as_ref().is_some_and(|p| *p != c.place)
+        || input
+            .duration_minutes
+            .is_some_and(|d| d != c.duration_minutes);
+    let mut am: commission::ActiveModel = c.clone().into();
+    if let Some(t) = title {
+        am.title = Set(t);
+    }
+    if let Some(a) = agenda {
+        am.agenda = Set(a);
+    }
+    if let Some(p) = place {
+        am.place = Set(p);
+    }
+    if let Some(d) = input.duration_minutes {
+        am.duration_minutes = Set(d);
+    }
+    if invitation_changes {
+        am.sequence = Set(c.sequence + 1);
+    }
+    am.updated_at = Set(ctx.clock.now());
+    let row = am.update(conn).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Commission(row.id)).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "updateCommission",
+        Kind::Commission,
+        row.id,
+        Some(row.territory_id),
+        Some(&before),
+        Some(&audit::json(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Removes a member from a planned commission that has taken no decision yet (once it has
+/// decided, who sat on it is part of the record). The commission's version goes up.
+pub async fn remove_member(
+    ctx: &Ctx,
+    actor: &Actor,
+    commission_id: ID,
+    member_id: ID,
+    version: i32,
+) -> AppResult<commission::Model> {
+    let member_id = ids::decode(Kind::CommissionMember, &member_id, "memberId")?;
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let c = for_update(conn, actor, &commission_id).await?;
+    super::edit::expect_version(conn, Kind::Commission, c.id, c.version, version).await?;
+    planned(&c)?;
+    let member = commission_member::Entity::find_by_id(member_id)
+        .filter(commission_member::Column::CommissionId.eq(c.id))
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("membre de la commission".into()))?;
+    let decided = decision::Entity::find()
+        .filter(decision::Column::CommissionId.eq(c.id))
+        .count(conn)
+        .await?;
+    if decided > 0 {
+        return Err(AppError::Conflict(format!(
+            "la commission « {} » a pris {decided} décision(s) : ses membres font partie du compte rendu (decisions taken)",
+            c.title
+        )));
+    }
+    commission_member::Entity::delete_by_id(member.id)
+        .exec(conn)
+        .await?;
+    // The member list is the commission's: its version moves with it.
+    let mut am: commission::ActiveModel = c.clone().into();
+    am.updated_at = Set(ctx.clock.now());
+    let row = am.update(conn).await?;
+    deadlines::sync(conn, ctx, SubjectRef::Commission(row.id)).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "removeCommissionMember",
+        Kind::Commission,
+        row.id,
+        Some(row.territory_id),
+        Some(&audit::json(&member)),
+        None,
     )
     .await?;
     txn.commit().await?;

@@ -706,6 +706,20 @@ async fn territory(
     .await
     .map_err(|e| e.message())
     .expect("import");
+    // A refused upload stays in the import history with its errors (issue 20): a wrong name
+    // (not kept) and a month that is none (kept as written, with the territory's mark).
+    let refused = format!(
+        "reference;nom;mois;heures\n{pl1_ref};Zorglub-{tag}-P1-faux;2026-08;100\n{pl1_ref};Zorglub-{tag}-P1;13/{mark};100\n"
+    );
+    let refusal = passerelle::service::report::import::import(
+        &app.ctx,
+        &company_u,
+        Some(format!("refus-{mark}.csv")),
+        refused.as_bytes(),
+    )
+    .await
+    .expect_err("refused");
+    assert_eq!(refusal.code(), "FILE_REFUSED", "{}", refusal.message());
     for label in ["Export paie", "Ancien export"] {
         let key = id_at(
             &ok_as(

@@ -1,13 +1,17 @@
 //! Import of monthly hour statements (CSV, one line per person and month). The whole file is
 //! checked before anything is written; one bad line refuses the file with every error listed;
 //! a good file is recorded in one transaction; a line already in the ledger with the same
-//! hours is skipped, so uploading the same file again records nothing twice.
+//! hours is skipped, so uploading the same file again records nothing twice. Every upload
+//! leaves its row in the history (`hourImports`): a refused file too, written after the refusal
+//! rolled back, with its errors and no hour.
 
 use std::collections::{HashMap, HashSet};
 
+use async_graphql::{ID, InputObject};
 use chrono::NaiveDate;
 use entity::{
-    chantier, hour_entry, hour_entry_review, hour_import, market, participant, placement,
+    chantier, hour_entry, hour_entry_review, hour_import, hour_import_territory, market,
+    participant, placement,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
@@ -19,11 +23,13 @@ use uuid::Uuid;
 use crate::domain::auth::{Actor, Role};
 use crate::domain::ledger::{self as rules, ExistingEntry, Period};
 use crate::domain::{
-    HourKind, HourSource, HourStatus, MarketStatus, PeriodKind, PlacementStatus, hours, text,
+    HourImportStatus, HourKind, HourSource, HourStatus, MarketStatus, PeriodKind, PlacementStatus,
+    hours, text,
 };
 use crate::error::{AppError, AppResult, LineError};
 use crate::ids::Kind;
 use crate::service::deadlines::entries_recorded;
+use crate::service::page::{self, Page, PageArgs};
 use crate::service::{Ctx, audit, scope};
 
 /// Most lines in one file.
@@ -117,8 +123,9 @@ impl Errors {
     }
 }
 
-/// Reads the file; every line is checked, errors are gathered, not stopped at.
-fn read(bytes: &[u8], errors: &mut Errors) -> Vec<Line> {
+/// Reads the file; every line is checked, errors are gathered, not stopped at. The data lines
+/// read (blank ones aside) are counted into `stats.lines`.
+fn read(bytes: &[u8], errors: &mut Errors, stats: &mut Seen) -> Vec<Line> {
     let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let Ok(body) = std::str::from_utf8(body) else {
         errors.add(
@@ -178,6 +185,7 @@ fn read(bytes: &[u8], errors: &mut Errors) -> Vec<Line> {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
+                stats.lines += 1;
                 errors.add(number, "fichier", format!("ligne illisible : {e}"));
                 continue;
             }
@@ -185,6 +193,7 @@ fn read(bytes: &[u8], errors: &mut Errors) -> Vec<Line> {
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
+        stats.lines += 1;
         let get = |c: Col| {
             cols.iter()
                 .position(|x| *x == Some(c))
@@ -193,6 +202,9 @@ fn read(bytes: &[u8], errors: &mut Errors) -> Vec<Line> {
                 .unwrap_or("")
         };
         let reference = get(Col::Reference).to_uppercase();
+        if !reference.is_empty() {
+            stats.references.insert(reference.clone());
+        }
         if reference.is_empty() {
             errors.add(
                 number,
@@ -266,6 +278,30 @@ struct Site {
     territory: Uuid,
 }
 
+/// What the checks learnt of a file, kept for the history row of a refusal.
+#[derive(Default)]
+struct Seen {
+    /// Data lines read.
+    lines: usize,
+    /// Lines already in the ledger with the same hours.
+    unchanged: i32,
+    /// Territories of the placements the file names (those the uploader may see).
+    territories: HashSet<Uuid>,
+    /// References the file names, as read (for a file refused before they were looked up).
+    references: HashSet<String>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn stored_name(file_name: Option<&String>) -> Option<String> {
+    file_name.map(|f| f.chars().take(200).collect())
+}
+
 pub async fn import(
     ctx: &Ctx,
     actor: &Actor,
@@ -275,9 +311,179 @@ pub async fn import(
     if !actor.any_of(&[Role::Company, Role::Siae, Role::Facilitator]) {
         return Err(AppError::Forbidden);
     }
+    let mut seen = Seen::default();
+    // The checks' transaction is over (rolled back) when they return a refusal.
+    match check_and_record(ctx, actor, file_name.as_ref(), bytes, &mut seen).await {
+        Err(AppError::FileRefused { errors, total }) => {
+            if let Err(e) =
+                record_refusal(ctx, actor, file_name.as_ref(), bytes, &seen, &errors, total).await
+            {
+                // The caller still learns why the file was refused; operators learn the rest.
+                tracing::error!(error = %e.message(), "refused import not recorded in the history");
+            }
+            Err(AppError::FileRefused { errors, total })
+        }
+        other => other,
+    }
+}
+
+/// What an error says once stored: a name given in the file is not kept (it may be a person's
+/// name, misspelt or not; the line number and reference say where to look).
+fn stored_error(e: &LineError) -> LineError {
+    let mut kept = e.clone();
+    if e.column == "nom" {
+        kept.message =
+            "le nom donné n'est pas celui de la personne de cette mise en situation (name does not match)"
+                .into();
+    }
+    kept
+}
+
+/// The history row of a refused file, in its own short transaction: no hour, its hash, counts
+/// and errors (capped like the answer), and the territories it named.
+async fn record_refusal(
+    ctx: &Ctx,
+    actor: &Actor,
+    file_name: Option<&String>,
+    bytes: &[u8],
+    seen: &Seen,
+    errors: &[LineError],
+    total: usize,
+) -> AppResult<()> {
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let territories = if seen.territories.is_empty() {
+        territories_named(conn, actor, &seen.references).await?
+    } else {
+        seen.territories.clone()
+    };
+    let stored: Vec<LineError> = errors.iter().map(stored_error).collect();
+    let stored = serde_json::to_string(&stored)
+        .map_err(|e| AppError::Internal(format!("import errors: {e}")))?;
+    let row = hour_import::ActiveModel {
+        id: Set(ctx.clock.new_id()),
+        organization_id: Set(actor.organization_id),
+        file_name: Set(stored_name(file_name)),
+        sha256: Set(sha256_hex(bytes)),
+        line_count: Set(seen.lines as i32),
+        recorded_count: Set(0),
+        unchanged_count: Set(seen.unchanged),
+        created_at: Set(chrono::SubsecRound::trunc_subsecs(ctx.clock.now(), 6)),
+        created_by: Set(actor.label.clone()),
+        status: Set(HourImportStatus::Refused.as_str().into()),
+        error_count: Set(i32::try_from(total).unwrap_or(i32::MAX)),
+        errors: Set(Some(stored)),
+    }
+    .insert(conn)
+    .await?;
+    touched(conn, row.id, &territories).await?;
+    let mut after = audit::json(&row);
+    if let Some(o) = after.as_object_mut() {
+        // The errors stay on the row; the trail says how many.
+        o.remove("errors");
+    }
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "importHoursRefused",
+        Kind::HourImport,
+        row.id,
+        territories.iter().min().copied(),
+        None,
+        Some(&after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Territories of the placements a file refused while being read names (those the uploader
+/// may see), so that the facilitators of those territories find the refusal in the history.
+async fn territories_named<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    references: &HashSet<String>,
+) -> AppResult<HashSet<Uuid>> {
+    let refs: Vec<String> = references.iter().cloned().collect();
+    let mut markets = HashSet::new();
+    let mut chantiers = HashSet::new();
+    for chunk in refs.chunks(KEY_CHUNK) {
+        let found: Vec<(Option<Uuid>, Option<Uuid>)> = placement::Entity::find()
+            .select_only()
+            .column(placement::Column::MarketId)
+            .column(placement::Column::ChantierId)
+            .filter(scope::placements(actor)?)
+            .filter(placement::Column::Reference.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        for (m, c) in found {
+            match (m, c) {
+                (Some(m), _) => markets.insert(m),
+                (None, Some(c)) => chantiers.insert(c),
+                (None, None) => false,
+            };
+        }
+    }
+    let mut out: HashSet<Uuid> = HashSet::new();
+    if !markets.is_empty() {
+        out.extend(
+            market::Entity::find()
+                .select_only()
+                .column(market::Column::TerritoryId)
+                .filter(market::Column::Id.is_in(markets))
+                .into_tuple::<Uuid>()
+                .all(conn)
+                .await?,
+        );
+    }
+    if !chantiers.is_empty() {
+        out.extend(
+            chantier::Entity::find()
+                .select_only()
+                .column(chantier::Column::TerritoryId)
+                .filter(chantier::Column::Id.is_in(chantiers))
+                .into_tuple::<Uuid>()
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Records which territories an import touched.
+async fn touched<C: ConnectionTrait>(
+    conn: &C,
+    import: Uuid,
+    territories: &HashSet<Uuid>,
+) -> AppResult<()> {
+    if territories.is_empty() {
+        return Ok(());
+    }
+    let mut sorted: Vec<Uuid> = territories.iter().copied().collect();
+    sorted.sort();
+    hour_import_territory::Entity::insert_many(sorted.into_iter().map(|t| {
+        hour_import_territory::ActiveModel {
+            import_id: Set(import),
+            territory_id: Set(t),
+        }
+    }))
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+async fn check_and_record(
+    ctx: &Ctx,
+    actor: &Actor,
+    file_name: Option<&String>,
+    bytes: &[u8],
+    seen: &mut Seen,
+) -> AppResult<Imported> {
     let mut errors = Errors(Vec::new(), 0);
     // Lines that read well go on to the ledger's checks, so every error is listed at once.
-    let lines = read(bytes, &mut errors);
+    let lines = read(bytes, &mut errors, seen);
     if lines.is_empty() {
         return Err(if errors.1 > 0 {
             refused(errors)
@@ -311,6 +517,7 @@ pub async fn import(
         }
     }
     let sites = sites(ctx, conn, placements.values()).await?;
+    seen.territories = sites.values().map(|s| s.territory).collect();
     let mut zones = Vec::with_capacity(placements.len());
     for p in placements.values() {
         zones.push((
@@ -439,6 +646,7 @@ pub async fn import(
         }
         new_rows.push((line, p));
     }
+    seen.unchanged = unchanged;
     if errors.1 > 0 {
         return Err(refused(errors));
     }
@@ -449,19 +657,20 @@ pub async fn import(
     let import = hour_import::ActiveModel {
         id: Set(ctx.clock.new_id()),
         organization_id: Set(actor.organization_id),
-        file_name: Set(file_name.map(|f| f.chars().take(200).collect())),
-        sha256: Set(Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()),
+        file_name: Set(stored_name(file_name)),
+        sha256: Set(sha256_hex(bytes)),
         line_count: Set(lines.len() as i32),
         recorded_count: Set(new_rows.len() as i32),
         unchanged_count: Set(unchanged),
         created_at: Set(now),
         created_by: Set(actor.label.clone()),
+        status: Set(HourImportStatus::Accepted.as_str().into()),
+        error_count: Set(0),
+        errors: Set(None),
     }
     .insert(conn)
     .await?;
+    touched(conn, import.id, &seen.territories).await?;
     let rows: Vec<hour_entry::Model> = new_rows
         .iter()
         .map(|(line, p)| hour_entry::Model {
@@ -676,4 +885,97 @@ async fn existing<C: ConnectionTrait>(
         }
     }
     Ok(out)
+}
+
+/// Narrows the import history.
+#[derive(Debug, Default, InputObject)]
+pub struct HourImportFilter {
+    /// The uploader's organization.
+    pub organization_id: Option<ID>,
+    /// Uploaded on or after this day (UTC).
+    pub from: Option<NaiveDate>,
+    /// Uploaded on or before this day (UTC).
+    pub to: Option<NaiveDate>,
+    pub status: Option<HourImportStatus>,
+}
+
+/// The imports a caller may list: an administrator all of them; a company or an SIAE those of
+/// its organization; a facilitator those that touched a placement of its territories, and its
+/// own uploads. Everyone sees their own uploads.
+pub fn visible(actor: &Actor) -> AppResult<sea_orm::Condition> {
+    use sea_orm::Condition;
+    let own = hour_import::Column::CreatedBy.eq(actor.label.clone());
+    match actor.role {
+        None | Some(Role::Admin) => Ok(Condition::all()),
+        Some(Role::Company | Role::Siae) => {
+            let org = actor.organization_id.ok_or(AppError::Forbidden)?;
+            Ok(Condition::any()
+                .add(hour_import::Column::OrganizationId.eq(org))
+                .add(own))
+        }
+        Some(Role::Facilitator) => {
+            let touching = sea_orm::sea_query::Query::select()
+                .column(hour_import_territory::Column::ImportId)
+                .from(hour_import_territory::Entity)
+                .and_where(
+                    hour_import_territory::Column::TerritoryId
+                        .is_in(actor.territories.iter().copied().collect::<Vec<_>>()),
+                )
+                .to_owned();
+            Ok(Condition::any()
+                .add(hour_import::Column::Id.in_subquery(touching))
+                .add(own))
+        }
+        Some(Role::Buyer | Role::Funder) => Err(AppError::Forbidden),
+    }
+}
+
+/// The import history in the caller's scope, oldest first, paged.
+pub async fn list(
+    ctx: &Ctx,
+    actor: &Actor,
+    filter: HourImportFilter,
+    args: PageArgs,
+) -> AppResult<Page<hour_import::Model>> {
+    let mut q = hour_import::Entity::find().filter(visible(actor)?);
+    q = page::by_id(
+        q,
+        hour_import::Column::OrganizationId,
+        Kind::Organization,
+        filter.organization_id.as_ref(),
+        "filter.organizationId",
+    )?;
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && to < from
+    {
+        return Err(AppError::bad_input(
+            "filter.to",
+            format!("filter.to : la fin ({to}) précède le début ({from}) (end before start)"),
+        ));
+    }
+    if let Some(from) = filter.from {
+        q = q.filter(
+            hour_import::Column::CreatedAt.gte(from.and_time(chrono::NaiveTime::MIN).and_utc()),
+        );
+    }
+    if let Some(to) = filter.to {
+        let next = to
+            .succ_opt()
+            .ok_or_else(|| AppError::bad_input("filter.to", "filter.to : date hors limites"))?;
+        q = q.filter(
+            hour_import::Column::CreatedAt.lt(next.and_time(chrono::NaiveTime::MIN).and_utc()),
+        );
+    }
+    if let Some(s) = filter.status {
+        q = q.filter(hour_import::Column::Status.eq(s.as_str()));
+    }
+    page::fetch(&ctx.db.conn, q, hour_import::Column::Id, &args).await
+}
+
+/// A refused file's errors as stored (`line`, `column`, `message`).
+pub fn stored_errors(row: &hour_import::Model) -> Vec<LineError> {
+    row.errors
+        .as_deref()
+        .and_then(|e| serde_json::from_str(e).ok())
+        .unwrap_or_default()
 }
