@@ -18,6 +18,7 @@ mod m20261201_000014_territory_reflow;
 mod m20261201_000015_market_final_report;
 mod m20261201_000016_commercial_derogation;
 mod m20261201_000017_versions;
+mod m20261201_000021_withdrawals;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_market_final_report::Migration),
             Box::new(m20261201_000016_commercial_derogation::Migration),
             Box::new(m20261201_000017_versions::Migration),
+            Box::new(m20261201_000021_withdrawals::Migration),
         ]
     }
 }
