@@ -506,7 +506,10 @@ async fn rectify_participant_rechecks_and_keeps_no_values(app: &TestApp) {
     assert_eq!(ok["identity"]["lastName"], "Hoareau");
     assert_eq!(ok["identity"]["birthDate"], "1991-06-02");
     let publics = ok["identity"]["publics"].as_array().unwrap();
-    assert!(publics.len() == 2 && publics.contains(&json!("ASS")) && publics.contains(&json!("RSA")), "{ok}");
+    assert!(
+        publics.len() == 2 && publics.contains(&json!("ASS")) && publics.contains(&json!("RSA")),
+        "{ok}"
+    );
     assert_eq!(ok["unemployedSince"], "2025-01-15");
     assert_eq!(ok["qpvResident"], false);
     // The search follows the new name, not the old one.
