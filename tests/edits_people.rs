@@ -23,6 +23,8 @@ db_tests!(
     rectify_participant_rechecks_and_keeps_no_values,
     rectify_participant_boundaries_and_refusals,
     withdraw_eligibility_once_with_reason,
+    the_store_allows_a_withdrawal_and_nothing_else,
+    rectify_participant_rechecks_running_cddi,
     delete_participant_only_while_nothing_depends,
     delete_placement_only_while_nothing_depends,
 );
@@ -914,4 +916,112 @@ async fn delete_placement_only_while_nothing_depends(app: &TestApp) {
     // The person now has nothing: they may go too.
     app.ok(DELETE_PARTICIPANT, json!({"id": person, "v": 1}))
         .await;
+}
+
+/// Migration 000021 lets the store take one UPDATE of a decision: the withdrawal. Straight SQL
+/// that changes anything else, or withdraws twice, is refused by the database itself.
+async fn the_store_allows_a_withdrawal_and_nothing_else(app: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    let w = app.world().await;
+    let young = app.participant(&w.territory, "Grondin").await;
+    let d = eligible(app, &w, &young, "2026-11-01", "2026-10-20").await;
+    // The store of this test holds this one decision: statements need no WHERE.
+    let conn = &app.ctx.db.conn;
+    // Refused by the trigger (not for a table it cannot find): the error says append-only.
+    let refused = |s: &'static str| async move {
+        let e = conn.execute_unprepared(s).await.expect_err(s);
+        assert!(e.to_string().contains("append-only"), "{s}: {e}");
+    };
+    // The validity moved by hand: refused.
+    refused("UPDATE eligibility SET valid_until = '2030-01-01'").await;
+    // A withdrawal that moves the validity too: refused.
+    refused("UPDATE eligibility SET withdrawn_at = CURRENT_TIMESTAMP, withdrawal_reason = 'x', valid_until = '2030-01-01'").await;
+    // Delete: refused.
+    refused("DELETE FROM eligibility").await;
+    // Through the API: accepted; a second withdrawal in SQL: refused.
+    app.ok(
+        WITHDRAW,
+        json!({"id": d["id"], "v": d["version"], "r": "erreur"}),
+    )
+    .await;
+    refused("UPDATE eligibility SET withdrawn_at = CURRENT_TIMESTAMP, withdrawal_reason = 'y'")
+        .await;
+    let file = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { ... on Participant { eligibilities { validUntil withdrawalReason } } } }",
+            json!({"id": young}),
+        )
+        .await;
+    assert_eq!(
+        file["node"]["eligibilities"][0]["validUntil"],
+        d["validUntil"]
+    );
+    assert_eq!(
+        file["node"]["eligibilities"][0]["withdrawalReason"],
+        "erreur"
+    );
+}
+
+/// A CDDI beyond 24 months on the DISABLED_WORKER derogation: rectifying the publics so that
+/// the person is no longer a disabled worker would leave it outside its rules: refused on
+/// `publics`, naming the placement; adding a public keeps it: accepted.
+async fn rectify_participant_rechecks_running_cddi(app: &TestApp) {
+    let w = app.world().await;
+    let (market, lot) = app
+        .market_in_progress(&w.buyer, "LP-2026-501", &w.aci)
+        .await;
+    let person = id(
+        &app.ok(
+            CREATE_PARTICIPANT,
+            json!({"i": {"territoryId": w.territory, "firstName": "Jean", "lastName": "Técher",
+                "birthDate": "2003-02-01", "sex": "MALE", "educationLevel": "LEVEL_3",
+                "qpvResident": true, "publics": ["DISABLED_WORKER"]}}),
+        )
+        .await,
+        "createParticipant",
+    );
+    eligible(app, &w, &person, "2026-11-01", "2026-10-20").await;
+    let pl = id(
+        &app.ok(
+            CREATE_PLACEMENT,
+            json!({"i": {"participantId": person, "marketId": market, "lotId": lot,
+                "modality": "DIRECT_HIRE", "employerId": w.aci, "contractType": "CDDI",
+                "startDate": "2026-12-01", "endDate": "2029-05-31", "weeklyHours": "26",
+                "derogation": "DISABLED_WORKER"}}),
+        )
+        .await,
+        "createPlacement",
+    );
+    let reference = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { ... on Placement { reference } } }",
+            json!({"id": pl}),
+        )
+        .await["node"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = app
+        .run(
+            RECTIFY,
+            json!({"i": {"participantId": person, "version": 1, "reason": "Erreur de saisie", "publics": []}}),
+        )
+        .await;
+    assert_eq!(
+        resp["errors"][0]["extensions"]["field"], "publics",
+        "{resp:#}"
+    );
+    assert!(message(&resp).contains(&reference), "{resp:#}");
+    let read = app.ok(PERSON, json!({"id": person})).await;
+    assert_eq!(
+        read["node"]["identity"]["publics"],
+        json!(["DISABLED_WORKER"])
+    );
+    let ok = app
+        .ok(
+            RECTIFY,
+            json!({"i": {"participantId": person, "version": 1, "reason": "Erreur de saisie", "publics": ["DISABLED_WORKER", "RSA"]}}),
+        )
+        .await;
+    assert_eq!(ok["rectifyParticipant"]["version"], 2);
 }
