@@ -17,6 +17,7 @@ db_tests!(
     update_placement_version_conflict_names_who,
     update_placement_dates_keep_recorded_hours,
     update_placement_refused_by_its_state,
+    update_placement_keeps_its_immersions_inside,
     update_placement_cddi_rules_and_withdrawn_eligibility,
     update_placement_out_of_scope_changes_nothing,
     two_updates_at_once_keep_the_weekly_cap,
@@ -1024,4 +1025,60 @@ async fn rectify_participant_rechecks_running_cddi(app: &TestApp) {
         )
         .await;
     assert_eq!(ok["rectifyParticipant"]["version"], 2);
+}
+
+/// The person's immersions stay inside the edited contract and within their share of it
+/// (25 % of its length by default).
+async fn update_placement_keeps_its_immersions_inside(app: &TestApp) {
+    let w = app.world().await;
+    app.ok(
+        "mutation($i: RecordImmersionInput!) { recordImmersion(input: $i) { id } }",
+        json!({"i": {"placementId": w.placement, "hostName": "Boulangerie du Port",
+            "startDate": "2026-06-01", "endDate": "2026-06-12"}}),
+    )
+    .await;
+    // An end before the immersion's: refused.
+    let (code, field) = app
+        .err(
+            UPDATE,
+            json!({"i": {"placementId": w.placement, "version": 1, "endDate": "2026-06-11"}}),
+        )
+        .await;
+    assert_eq!(
+        (code.as_str(), field.as_deref()),
+        ("BAD_USER_INPUT", Some("endDate"))
+    );
+    // A contract of June only: 12 days of 30 is over a quarter: refused.
+    let (code, _) = app
+        .err(
+            UPDATE,
+            json!({"i": {"placementId": w.placement, "version": 1, "startDate": "2026-06-01", "endDate": "2026-06-30"}}),
+        )
+        .await;
+    assert_eq!(code, "BAD_USER_INPUT");
+    // June and July: 12 days of 61, under a quarter: accepted.
+    let ok = app
+        .ok(
+            UPDATE,
+            json!({"i": {"placementId": w.placement, "version": 1, "startDate": "2026-06-01", "endDate": "2026-07-31"}}),
+        )
+        .await;
+    assert_eq!(ok["updatePlacement"]["endDate"], "2026-07-31");
+    // Ending on the immersion's last day keeps it inside, but 12 days of 12 is over a
+    // quarter: refused.
+    let (field, rule, _, _) = app
+        .breach(
+            UPDATE,
+            json!({"i": {"placementId": w.placement, "version": 2, "endDate": "2026-06-12"}}),
+        )
+        .await;
+    assert_eq!(
+        (field.as_str(), rule.as_str()),
+        ("endDate", "IMMERSION_MAX_SHARE")
+    );
+    let state = placement_state(app, &w.placement).await;
+    assert_eq!(
+        (state["startDate"].clone(), state["endDate"].clone()),
+        (json!("2026-06-01"), json!("2026-07-31"))
+    );
 }

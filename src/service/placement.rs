@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::page::{self, Page, PageArgs};
 use super::params::{Place, set_at};
 use super::{Ctx, audit, get, organization::expect_kind};
+use crate::domain::RuleViolation;
 use crate::domain::auth::Actor;
 use crate::domain::contract::{
     CddiCase, Span, WeeklyLoad, check_cddi, check_immersion, check_supervision, check_weekly_total,
@@ -669,7 +670,18 @@ pub async fn update(
                 .filter(|(j, _)| *j != i)
                 .map(|(_, o)| *o)
                 .collect();
-            check_immersion((start, end), *one, &others, &params)?;
+            check_immersion((start, end), *one, &others, &params).map_err(|v| {
+                // The rule speaks of the immersion's dates; the edit moved the contract's.
+                let field = if end != p.end_date { "endDate" } else { "startDate" };
+                AppError::from(RuleViolation {
+                    field,
+                    message: format!(
+                        "{field} : l'immersion du {} au {} ne tiendrait plus dans le contrat : {} (immersion outside the edited contract)",
+                        one.0, one.1, v.message
+                    ),
+                    breach: v.breach,
+                })
+            })?;
         }
     }
     let before = audit::json(&p);
