@@ -788,6 +788,26 @@ async fn withdraw_eligibility_once_with_reason(app: &TestApp) {
         json!({"i": {"participantId": young, "startDate": "2026-11-15"}}),
     )
     .await;
+    app.ok(
+        "mutation($p: ID!) { anonymizeParticipant(participantId: $p) { id } }",
+        json!({"p": young}),
+    )
+    .await;
+    let file = app
+        .ok(
+            "query($id: ID!) { node(id: $id) { ... on Participant { eligibilities { id withdrawnAt withdrawalReason } } } }",
+            json!({"id": young}),
+        )
+        .await;
+    let withdrawn = file["node"]["eligibilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == did)
+        .unwrap_or_else(|| panic!("{file}"))
+        .clone();
+    assert!(withdrawn["withdrawnAt"].is_string(), "{file}");
+    assert_eq!(withdrawn["withdrawalReason"], Value::Null, "{file}");
 }
 
 async fn delete_participant_only_while_nothing_depends(app: &TestApp) {
@@ -947,6 +967,8 @@ async fn the_store_allows_a_withdrawal_and_nothing_else(app: &TestApp) {
     .await;
     refused("UPDATE eligibility SET withdrawn_at = CURRENT_TIMESTAMP, withdrawal_reason = 'y'")
         .await;
+    // Its reason is cleared only once the person is anonymized.
+    refused("UPDATE eligibility SET withdrawal_reason = NULL").await;
     let file = app
         .ok(
             "query($id: ID!) { node(id: $id) { ... on Participant { eligibilities { validUntil withdrawalReason } } } }",

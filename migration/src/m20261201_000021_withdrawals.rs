@@ -2,7 +2,8 @@
 //! reads of a participant's file can be erased with the participant.
 //!
 //! `eligibility` stays append-only except for one UPDATE: the withdrawal, once, which sets the
-//! three new columns (and bumps `version`) and changes nothing else. `participant_access` stays
+//! three new columns (and bumps `version`) and changes nothing else; and the reason of a
+//! withdrawal (free text about the person) may be cleared once the person is anonymized. `participant_access` stays
 //! append-only except that the reads of an anonymized person may be deleted (as the proofs
 //! since 000012): `deleteParticipant` anonymizes, deletes the reads, then the row, in one
 //! transaction, so that a person entered by mistake leaves no trace but the audit event.
@@ -39,9 +40,28 @@ fn withdrawal_only() -> String {
     )
 }
 
+/// The reason of a withdrawal (free text about the person) cleared when the person is
+/// anonymized, nothing else moved.
+fn reason_erased() -> String {
+    let same: Vec<String> = FROZEN
+        .iter()
+        .chain(["withdrawn_at", "withdrawn_by"].iter())
+        .map(|c| format!("NEW.{c} IS NOT DISTINCT FROM OLD.{c}"))
+        .collect();
+    format!(
+        "OLD.withdrawal_reason IS NOT NULL AND NEW.withdrawal_reason IS NULL AND {} AND EXISTS (SELECT 1 FROM participant p WHERE p.id = OLD.participant_id AND p.anonymized_at IS NOT NULL)",
+        same.join(" AND ")
+    )
+}
+
+/// What an UPDATE of a decision may be: a withdrawal, or the erasure of its reason.
+fn allowed_update() -> String {
+    format!("({}) OR ({})", withdrawal_only(), reason_erased())
+}
+
 /// The same in SQLite, where `IS` compares NULLs.
-fn withdrawal_only_sqlite() -> String {
-    withdrawal_only().replace(" IS NOT DISTINCT FROM ", " IS ")
+fn allowed_update_sqlite() -> String {
+    allowed_update().replace(" IS NOT DISTINCT FROM ", " IS ")
 }
 
 const ACCESS_ERASABLE: &str = "EXISTS (SELECT 1 FROM participant p WHERE p.id = OLD.participant_id AND p.anonymized_at IS NOT NULL)";
@@ -88,7 +108,7 @@ impl MigrationTrait for Migration {
                     "CREATE OR REPLACE FUNCTION passerelle_eligibility_withdrawal() RETURNS trigger AS $$ \
                      BEGIN IF {} THEN RETURN NEW; END IF; \
                      RAISE EXCEPTION 'append-only table: % (only a withdrawal, once)', TG_TABLE_NAME; END $$ LANGUAGE plpgsql",
-                    withdrawal_only()
+                    allowed_update()
                 ),
                 "CREATE TRIGGER eligibility_withdrawal BEFORE UPDATE ON eligibility \
                  FOR EACH ROW EXECUTE FUNCTION passerelle_eligibility_withdrawal()"
@@ -112,7 +132,7 @@ impl MigrationTrait for Migration {
                     "CREATE TRIGGER eligibility_no_update BEFORE UPDATE ON eligibility \
                      WHEN NOT ({}) \
                      BEGIN SELECT RAISE(ABORT, 'append-only table: eligibility'); END",
-                    withdrawal_only_sqlite()
+                    allowed_update_sqlite()
                 ),
                 "DROP TRIGGER participant_access_no_delete".into(),
                 format!(

@@ -589,6 +589,24 @@ pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participa
         .filter(eligibility_proof::Column::EligibilityId.in_subquery(decisions))
         .exec(&txn.txn)
         .await?;
+    // Why a decision was withdrawn is free text about the person: it goes too (the store
+    // allows this one change once the person is anonymized, migration 000021).
+    eligibility::Entity::update_many()
+        .col_expr(
+            eligibility::Column::WithdrawalReason,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            eligibility::Column::Version,
+            sea_orm::sea_query::ExprTrait::add(
+                sea_orm::sea_query::Expr::col(eligibility::Column::Version),
+                1,
+            ),
+        )
+        .filter(eligibility::Column::ParticipantId.eq(p.id))
+        .filter(eligibility::Column::WithdrawalReason.is_not_null())
+        .exec(&txn.txn)
+        .await?;
     // Deadlines about the person (eligibility, PASS IAE) end with the file: no more reminders.
     super::deadlines::sync(
         &txn.txn,
