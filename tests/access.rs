@@ -433,6 +433,28 @@ fn sample(op: &str, w: &World, entry: &str, victim: &str, n: usize) -> Option<(S
             q("mutation($id: ID!) { deleteLot(id: $id, version: 1) }"),
             json!({"id": ghost(passerelle::ids::Kind::Lot)}),
         ),
+        "updatePlacement" => (
+            q("mutation($i: UpdatePlacementInput!) { updatePlacement(input: $i) { id } }"),
+            json!({"i": {"placementId": ghost(passerelle::ids::Kind::Placement), "version": 1}}),
+        ),
+        "deletePlacement" => (
+            q("mutation($id: ID!) { deletePlacement(id: $id, version: 1) }"),
+            json!({"id": ghost(passerelle::ids::Kind::Placement)}),
+        ),
+        "rectifyParticipant" => (
+            q("mutation($i: RectifyParticipantInput!) { rectifyParticipant(input: $i) { id } }"),
+            json!({"i": {"participantId": ghost(passerelle::ids::Kind::Participant), "version": 1, "reason": "erreur"}}),
+        ),
+        "deleteParticipant" => (
+            q("mutation($id: ID!) { deleteParticipant(id: $id, version: 1) }"),
+            json!({"id": ghost(passerelle::ids::Kind::Participant)}),
+        ),
+        "withdrawEligibility" => (
+            q(
+                "mutation($id: ID!) { withdrawEligibility(id: $id, version: 1, reason: \"erreur\") { id } }",
+            ),
+            json!({"id": ghost(passerelle::ids::Kind::Eligibility)}),
+        ),
         "updateConvention" => (
             q("mutation($i: UpdateConventionInput!) { updateConvention(input: $i) { id } }"),
             json!({"i": {"conventionId": ghost(passerelle::ids::Kind::Convention), "version": 1}}),

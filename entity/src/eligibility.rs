@@ -17,6 +17,10 @@ pub struct Model {
     pub created_by: String,
     /// Bumped by every change (see `ActiveModelBehavior`); an edit names the version it read.
     pub version: i32,
+    /// Set once when the decision is withdrawn (found wrong): it then counts nowhere.
+    pub withdrawn_at: Option<DateTimeUtc>,
+    pub withdrawn_by: Option<String>,
+    pub withdrawal_reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

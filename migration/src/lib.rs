@@ -20,6 +20,7 @@ mod m20261201_000016_commercial_derogation;
 mod m20261201_000017_versions;
 mod m20261201_000018_account_tokens;
 mod m20261201_000019_import_history;
+mod m20261201_000021_withdrawals;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000017_versions::Migration),
             Box::new(m20261201_000018_account_tokens::Migration),
             Box::new(m20261201_000019_import_history::Migration),
+            Box::new(m20261201_000021_withdrawals::Migration),
         ]
     }
 }

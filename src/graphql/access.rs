@@ -252,6 +252,11 @@ pub const RULES: &[(&str, &str, Access)] = &[
     ("MutationRoot", "transition", Roles(&[Facilitator])),
     ("MutationRoot", "createConvention", Roles(&[Facilitator])),
     ("MutationRoot", "updateConvention", Roles(&[Facilitator])),
+    ("MutationRoot", "updatePlacement", Roles(&[Facilitator])),
+    ("MutationRoot", "deletePlacement", Roles(&[Facilitator])),
+    ("MutationRoot", "rectifyParticipant", Roles(&[Facilitator])),
+    ("MutationRoot", "deleteParticipant", Roles(&[Facilitator])),
+    ("MutationRoot", "withdrawEligibility", Roles(&[Facilitator])),
     ("MutationRoot", "addConventionParty", Roles(&[Facilitator])),
     (
         "MutationRoot",

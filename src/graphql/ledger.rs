@@ -21,7 +21,7 @@ use crate::service;
 use crate::service::ledger::{
     CorrectHoursInput, HourEntryFilter, RecordHoursInput, ReviewHoursInput, status_of,
 };
-use crate::service::placement::{CreatePlacementInput, PlacementFilter};
+use crate::service::placement::{CreatePlacementInput, PlacementFilter, UpdatePlacementInput};
 
 /// Mise en situation: one participant on one market (or lot) through one modality.
 pub struct Placement(pub placement::Model);
@@ -280,6 +280,26 @@ impl LedgerMutation {
         Ok(Placement(
             service::placement::create(app(ctx), actor(ctx)?, input).await?,
         ))
+    }
+
+    /// Corrects a placement's contract (weekly hours, dates, employer, contract type, CDDI
+    /// derogation): every rule of `createPlacement` is checked again on the edited contract;
+    /// refused once the placement has ended or its market is closed. Facilitators of its
+    /// territory; `version` is the one read.
+    async fn update_placement(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePlacementInput,
+    ) -> Result<Placement> {
+        Ok(Placement(
+            service::placement::update(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Deletes a placement entered by mistake while nothing depends on it (hours, exit,
+    /// immersion, convention); the refusal names what does. Returns the deleted ID.
+    async fn delete_placement(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<ID> {
+        Ok(service::placement::delete(app(ctx), actor(ctx)?, &id, version).await?)
     }
 
     /// Records hours of a placement for a month or a day (status DECLARED).

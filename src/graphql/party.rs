@@ -17,7 +17,9 @@ use crate::service::operation::{CreateOperationInput, OperationFilter, UpdateOpe
 use crate::service::organization::{
     CreateOrganizationInput, OrganizationFilter, UpdateOrganizationInput,
 };
-use crate::service::participant::{CreateParticipantInput, ParticipantFilter, decode_publics};
+use crate::service::participant::{
+    CreateParticipantInput, ParticipantFilter, RectifyParticipantInput, decode_publics,
+};
 use crate::service::placement::PlacementFilter;
 use crate::service::territory::{CreateTerritoryInput, UpdateTerritoryInput};
 use crate::service::{self, page::PageArgs};
@@ -381,6 +383,25 @@ impl PrivacyMutation {
         Ok(Participant(
             service::participant::anonymize(app(ctx), actor(ctx)?, &participant_id).await?,
         ))
+    }
+
+    /// Rectification (RGPD art. 16): corrects a person's identity and profile, with the reason;
+    /// every rule of `createParticipant` again. The audit trail keeps the reason and the names
+    /// of the fields changed, never their values. Facilitators of the person's territory.
+    async fn rectify_participant(
+        &self,
+        ctx: &Context<'_>,
+        input: RectifyParticipantInput,
+    ) -> Result<Participant> {
+        Ok(Participant(
+            service::participant::rectify(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Deletes a person entered by mistake while nothing depends on them (placements,
+    /// eligibility decisions, PASS IAE), with the log of who read the file. Returns the ID.
+    async fn delete_participant(&self, ctx: &Context<'_>, id: ID, version: i32) -> Result<ID> {
+        Ok(service::participant::delete(app(ctx), actor(ctx)?, &id, version).await?)
     }
 }
 

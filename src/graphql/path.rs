@@ -66,6 +66,18 @@ impl Eligibility {
     async fn valid_until(&self) -> NaiveDate {
         self.0.valid_until
     }
+    /// When the decision was withdrawn (found wrong); a withdrawn decision counts nowhere.
+    async fn withdrawn_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.withdrawn_at
+    }
+    /// Who withdrew it.
+    async fn withdrawn_by(&self) -> Option<&str> {
+        self.0.withdrawn_by.as_deref()
+    }
+    /// Why it was withdrawn.
+    async fn withdrawal_reason(&self) -> Option<&str> {
+        self.0.withdrawal_reason.as_deref()
+    }
     async fn proofs(&self, ctx: &Context<'_>) -> Result<Vec<EligibilityProof>> {
         let rows = children::<eligibility_proof::Entity>(ctx, self.0.id).await?;
         Ok(rows
@@ -256,6 +268,20 @@ impl PathMutation {
     ) -> Result<Eligibility> {
         Ok(Eligibility(
             service::eligibility::record(app(ctx), actor(ctx)?, input).await?,
+        ))
+    }
+
+    /// Withdraws an eligibility decision found wrong, with the reason: it stays in the file,
+    /// marked, and no longer counts (CDDI, PASS IAE, deadlines). Once; `version` is the one read.
+    async fn withdraw_eligibility(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        version: i32,
+        reason: String,
+    ) -> Result<Eligibility> {
+        Ok(Eligibility(
+            service::eligibility::withdraw(app(ctx), actor(ctx)?, &id, version, &reason).await?,
         ))
     }
 

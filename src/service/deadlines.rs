@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use entity::{
     chantier, commission, commission_member, convention, convention_party, deadline, decision,
     eligibility, hour_entry, immersion, lot, market, participant, pass_iae, placement,
-    placement_exit, territory,
+    placement_exit, reminder, territory,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -806,8 +806,10 @@ async fn plan_participant<C: ConnectionTrait>(conn: &C, ctx: &Ctx, id: Uuid) -> 
         return Ok(plan);
     }
     let roles = Roles::default();
+    // A withdrawn decision is due nowhere: its deadline is cancelled.
     let mut records = eligibility::Entity::find()
         .filter(eligibility::Column::ParticipantId.eq(id))
+        .filter(eligibility::Column::WithdrawnAt.is_null())
         .all(conn)
         .await?;
     records.sort_by_key(|e| (e.scheme.clone(), e.valid_until));
@@ -1173,4 +1175,48 @@ pub async fn delete_where<C: ConnectionTrait>(conn: &C, which: Condition) -> App
         .exec(conn)
         .await?
         .rows_affected)
+}
+
+/// For a subject being deleted: its deadlines go with the reminders not sent yet; a deadline
+/// some mail already went out for stays, cancelled, since the outbox keeps what it sent.
+pub async fn forget<C: ConnectionTrait>(conn: &C, ctx: &Ctx, subject: Uuid) -> AppResult<()> {
+    use crate::domain::reminders::ReminderStatus as S;
+    let theirs = || {
+        sea_orm::sea_query::Query::select()
+            .column(deadline::Column::Id)
+            .from(deadline::Entity)
+            .and_where(deadline::Column::SubjectId.eq(subject))
+            .to_owned()
+    };
+    reminder::Entity::delete_many()
+        .filter(reminder::Column::DeadlineId.in_subquery(theirs()))
+        .filter(
+            reminder::Column::Status
+                .is_in([S::Planned, S::Failed, S::Dead, S::Cancelled].map(|s| s.as_str())),
+        )
+        .exec(conn)
+        .await?;
+    let kept = sea_orm::sea_query::Query::select()
+        .column(reminder::Column::DeadlineId)
+        .from(reminder::Entity)
+        .and_where(reminder::Column::DeadlineId.in_subquery(theirs()))
+        .to_owned();
+    deadline::Entity::delete_many()
+        .filter(deadline::Column::SubjectId.eq(subject))
+        .filter(deadline::Column::Id.not_in_subquery(kept))
+        .exec(conn)
+        .await?;
+    bump_where(
+        conn,
+        Condition::all()
+            .add(deadline::Column::SubjectId.eq(subject))
+            .add(deadline::Column::Status.ne(DeadlineStatus::Cancelled.as_str())),
+        deadline::ActiveModel {
+            status: Set(DeadlineStatus::Cancelled.as_str().into()),
+            updated_at: Set(ctx.clock.now()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
 }

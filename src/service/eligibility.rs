@@ -4,7 +4,8 @@ use async_graphql::{ID, InputObject};
 use chrono::NaiveDate;
 use entity::{eligibility, eligibility_proof, participant, pass_iae, pass_iae_extension};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -117,6 +118,9 @@ pub async fn record(
     let valid_until = rules::check(&claim, today, &params)?;
     let row = eligibility::ActiveModel {
         version: Set(1),
+        withdrawn_at: Set(None),
+        withdrawn_by: Set(None),
+        withdrawal_reason: Set(None),
         id: Set(ctx.clock.new_id()),
         participant_id: Set(participant_id),
         scheme: Set(input.scheme.as_str().to_string()),
@@ -170,7 +174,7 @@ pub async fn record(
     Ok(row)
 }
 
-/// The person's IAE eligibility valid on `day`, if any.
+/// The person's IAE eligibility valid on `day`, if any (a withdrawn decision is none).
 pub async fn iae_valid_on<C: ConnectionTrait>(
     conn: &C,
     participant: Uuid,
@@ -181,6 +185,7 @@ pub async fn iae_valid_on<C: ConnectionTrait>(
         .filter(eligibility::Column::Scheme.eq(EligibilityScheme::Iae.as_str()))
         .filter(eligibility::Column::CheckedOn.lte(day))
         .filter(eligibility::Column::ValidUntil.gte(day))
+        .filter(eligibility::Column::WithdrawnAt.is_null())
         .order_by_desc(eligibility::Column::Id)
         .one(conn)
         .await?)
@@ -342,4 +347,73 @@ pub async fn extend_pass(
     .await?;
     txn.commit().await?;
     Ok(row)
+}
+
+/// Withdraws a decision found wrong (a proof that was not one, a criterion misread), with why:
+/// it stays in the file, marked, and no longer counts anywhere eligibility is checked (CDDI,
+/// PASS IAE, deadlines). Once: a withdrawal is not undone (record a new decision instead).
+pub async fn withdraw(
+    ctx: &Ctx,
+    actor: &Actor,
+    id: &ID,
+    version: i32,
+    reason: &str,
+) -> AppResult<eligibility::Model> {
+    let id = ids::decode(Kind::Eligibility, id, "id")?;
+    let reason = text::required("reason", reason)?;
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let e = eligibility::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("éligibilité".into()))?;
+    let person = followed(conn, actor, e.participant_id).await?;
+    super::edit::expect_version(conn, Kind::Eligibility, e.id, e.version, version).await?;
+    if let Some(at) = e.withdrawn_at {
+        return Err(AppError::Conflict(format!(
+            "cette décision d'éligibilité a déjà été retirée le {} par {} (already withdrawn)",
+            at.format("%d/%m/%Y"),
+            e.withdrawn_by.as_deref().unwrap_or("inconnu")
+        )));
+    }
+    let before = trail(&e);
+    let mut am: eligibility::ActiveModel = e.into();
+    am.withdrawn_at = Set(Some(ctx.clock.now()));
+    am.withdrawn_by = Set(Some(actor.label.clone()));
+    am.withdrawal_reason = Set(Some(reason));
+    let row = am.update(conn).await?;
+    super::deadlines::sync(
+        conn,
+        ctx,
+        super::deadlines::SubjectRef::Participant(person.id),
+    )
+    .await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "withdrawEligibility",
+        Kind::Eligibility,
+        row.id,
+        Some(person.territory_id),
+        Some(&before),
+        Some(&trail(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// What the trail keeps of a decision: never its criteria.
+fn trail(e: &eligibility::Model) -> serde_json::Value {
+    serde_json::json!({
+        "scheme": e.scheme,
+        "checkedOn": e.checked_on,
+        "validUntil": e.valid_until,
+        "version": e.version,
+        "withdrawnAt": e.withdrawn_at,
+        "withdrawnBy": e.withdrawn_by,
+        "withdrawalReason": e.withdrawal_reason,
+    })
 }

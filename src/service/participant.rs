@@ -1,21 +1,25 @@
 //! Participants (bénéficiaires): identity and the profile the reports count.
 
-use async_graphql::{ID, InputObject};
+use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::Datelike;
 use chrono::NaiveDate;
 use entity::{
-    eligibility, eligibility_proof, participant, participant_access, placement, placement_exit,
-    territory,
+    eligibility, eligibility_proof, participant, participant_access, pass_iae, placement,
+    placement_exit, territory,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::page::{self, Page, PageArgs};
 use super::{Ctx, audit, get, organization::expect_kind, scope};
 use crate::domain::auth::{Actor, Role};
-use crate::domain::{EducationLevel, OrganizationKind, Public, Sex, text};
+use crate::domain::{
+    CddiDerogation, ContractType, EducationLevel, OrganizationKind, PlacementStatus, Public, Sex,
+    text,
+};
 use crate::error::{AppError, AppResult};
 use crate::ids::{self, Kind};
 
@@ -75,26 +79,7 @@ pub async fn create(
         return Err(AppError::Forbidden);
     }
     let today = ctx.clock.today_in(super::territory::time_zone(&territory));
-    let age_years = today.years_since(input.birth_date);
-    if !matches!(age_years, Some(14..=99)) {
-        return Err(AppError::bad_input(
-            "birthDate",
-            format!(
-                "birthDate : date de naissance invraisemblable ({}) (implausible birth date)",
-                input.birth_date
-            ),
-        ));
-    }
-    if let Some(since) = input.unemployed_since
-        && (since > today || since < input.birth_date)
-    {
-        return Err(AppError::bad_input(
-            "unemployedSince",
-            format!(
-                "unemployedSince : {since} est dans le futur ou avant la naissance (implausible date)"
-            ),
-        ));
-    }
+    check_dates(today, input.birth_date, input.unemployed_since)?;
     if let Some(p) = prescriber_id {
         expect_kind(&txn.txn, p, "prescriberId", &[OrganizationKind::Prescriber]).await?;
     }
@@ -131,6 +116,326 @@ pub async fn create(
     .await?;
     txn.commit().await?;
     Ok(row)
+}
+
+/// The create-time rules on a person's dates, in the territory's `today`: an age between 14 and
+/// 99, registered as a jobseeker neither in the future nor before birth.
+fn check_dates(
+    today: NaiveDate,
+    birth_date: NaiveDate,
+    unemployed_since: Option<NaiveDate>,
+) -> AppResult<()> {
+    if !matches!(today.years_since(birth_date), Some(14..=99)) {
+        return Err(AppError::bad_input(
+            "birthDate",
+            format!(
+                "birthDate : date de naissance invraisemblable ({birth_date}) (implausible birth date)"
+            ),
+        ));
+    }
+    if let Some(since) = unemployed_since
+        && (since > today || since < birth_date)
+    {
+        return Err(AppError::bad_input(
+            "unemployedSince",
+            format!(
+                "unemployedSince : {since} est dans le futur ou avant la naissance (implausible date)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Longest reason of a rectification.
+pub const MAX_REASON_LEN: usize = text::MAX_TEXT_LEN;
+
+#[derive(Debug, InputObject)]
+pub struct RectifyParticipantInput {
+    pub participant_id: ID,
+    /// The version the rectification was made on (CONFLICT if another change landed since).
+    pub version: i32,
+    /// Why (the person's request, a typing error...): kept in the audit trail with the names of
+    /// the fields changed, never their values. Do not copy the old values into it.
+    pub reason: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub birth_date: Option<NaiveDate>,
+    pub sex: Option<Sex>,
+    pub education_level: Option<EducationLevel>,
+    /// `null` clears it.
+    pub unemployed_since: MaybeUndefined<NaiveDate>,
+    pub qpv_resident: Option<bool>,
+    /// The whole list (replaces the stored one).
+    pub publics: Option<Vec<Public>>,
+    /// `null` clears it.
+    pub prescriber_id: MaybeUndefined<ID>,
+}
+
+/// A participant a facilitator of its territory acts on, locked; others look missing or are
+/// refused.
+async fn for_update<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: &ID,
+    field: &'static str,
+) -> AppResult<participant::Model> {
+    let id = ids::decode(Kind::Participant, id, field)?;
+    let p = participant::Entity::find()
+        .filter(scope::participants(actor)?)
+        .filter(participant::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("participant".into()))?;
+    if !actor.facilitates(p.territory_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(p)
+}
+
+/// Rectification (RGPD art. 16): identity and profile corrected, every rule of the creation
+/// checked again, the trail keeping the reason and the names of the fields changed.
+pub async fn rectify(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: RectifyParticipantInput,
+) -> AppResult<participant::Model> {
+    let reason = text::required("reason", &input.reason)?;
+    let first_name = input
+        .first_name
+        .as_deref()
+        .map(|v| text::required("firstName", v))
+        .transpose()?;
+    let last_name = input
+        .last_name
+        .as_deref()
+        .map(|v| text::required("lastName", v))
+        .transpose()?;
+    let prescriber = match &input.prescriber_id {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(id) => {
+            Some(Some(ids::decode(Kind::Organization, id, "prescriberId")?))
+        }
+    };
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let p = for_update(conn, actor, &input.participant_id, "participantId").await?;
+    super::edit::expect_version(conn, Kind::Participant, p.id, p.version, input.version).await?;
+    if p.anonymized_at.is_some() {
+        return Err(AppError::Conflict(
+            "ce participant est anonymisé : il n'y a plus d'identité à rectifier (participant is anonymized)".into(),
+        ));
+    }
+    let mut new = p.clone();
+    if let Some(v) = first_name {
+        new.first_name = v;
+    }
+    if let Some(v) = last_name {
+        new.last_name = v;
+    }
+    if let Some(v) = input.birth_date {
+        new.birth_date = v;
+    }
+    if let Some(v) = input.sex {
+        new.sex = v.as_str().to_string();
+    }
+    if let Some(v) = input.education_level {
+        new.education_level = v.as_str().to_string();
+    }
+    match input.unemployed_since {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => new.unemployed_since = None,
+        MaybeUndefined::Value(v) => new.unemployed_since = Some(v),
+    }
+    if let Some(v) = input.qpv_resident {
+        new.qpv_resident = v;
+    }
+    if let Some(v) = &input.publics {
+        new.publics = encode_publics(v);
+    }
+    if let Some(v) = prescriber {
+        new.prescriber_id = v;
+    }
+    new.search_text = text::search_key(&[&new.first_name, &new.last_name]);
+    let changed: Vec<&str> = [
+        ("firstName", p.first_name != new.first_name),
+        ("lastName", p.last_name != new.last_name),
+        ("birthDate", p.birth_date != new.birth_date),
+        ("sex", p.sex != new.sex),
+        ("educationLevel", p.education_level != new.education_level),
+        (
+            "unemployedSince",
+            p.unemployed_since != new.unemployed_since,
+        ),
+        ("qpvResident", p.qpv_resident != new.qpv_resident),
+        ("publics", p.publics != new.publics),
+        ("prescriberId", p.prescriber_id != new.prescriber_id),
+    ]
+    .into_iter()
+    .filter(|(_, c)| *c)
+    .map(|(f, _)| f)
+    .collect();
+    if changed.is_empty() {
+        return Err(AppError::bad_input(
+            "participantId",
+            "participantId : aucun champ ne change ; rien à rectifier (nothing to rectify)",
+        ));
+    }
+    let today = super::territory::today(ctx, conn, p.territory_id).await?;
+    check_dates(today, new.birth_date, new.unemployed_since)?;
+    if let Some(Some(org)) = prescriber {
+        expect_kind(conn, org, "prescriberId", &[OrganizationKind::Prescriber]).await?;
+    }
+    // The CDDI rules read the age (over 50) and the publics (disabled worker): the person's
+    // running CDDI are checked again as the rectified person.
+    if changed
+        .iter()
+        .any(|f| matches!(*f, "birthDate" | "publics"))
+    {
+        let running = placement::Entity::find()
+            .filter(placement::Column::ParticipantId.eq(p.id))
+            .filter(placement::Column::ContractType.eq(ContractType::Cddi.as_str()))
+            .filter(
+                placement::Column::Status.is_in(
+                    [
+                        PlacementStatus::Proposed,
+                        PlacementStatus::Active,
+                        PlacementStatus::Suspended,
+                    ]
+                    .map(|s| s.as_str()),
+                ),
+            )
+            .all(conn)
+            .await?;
+        for pl in running {
+            let site = super::placement::site_of(conn, &pl).await?;
+            super::placement::check_contract(
+                conn,
+                &site,
+                &super::placement::Planned {
+                    id: Some(pl.id),
+                    participant: &new,
+                    employer: pl.employer_id,
+                    contract: ContractType::Cddi,
+                    start: pl.start_date,
+                    end: pl.end_date,
+                    weekly_minutes: i64::from(pl.weekly_minutes),
+                    derogation: pl.derogation.as_deref().and_then(CddiDerogation::parse),
+                    training_end: pl.training_end_date,
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                AppError::BadInput { message, .. } | AppError::Conflict(message) => {
+                    AppError::bad_input(
+                        if changed.contains(&"birthDate") {
+                            "birthDate"
+                        } else {
+                            "publics"
+                        },
+                        format!(
+                            "la mise en situation {} ne tiendrait plus ses règles : {message}",
+                            pl.reference
+                        ),
+                    )
+                }
+                e => e,
+            })?;
+        }
+    }
+    let mut am = p.clone().into_active_model();
+    am.first_name = Set(new.first_name.clone());
+    am.last_name = Set(new.last_name.clone());
+    am.search_text = Set(new.search_text.clone());
+    am.birth_date = Set(new.birth_date);
+    am.sex = Set(new.sex.clone());
+    am.education_level = Set(new.education_level.clone());
+    am.unemployed_since = Set(new.unemployed_since);
+    am.qpv_resident = Set(new.qpv_resident);
+    am.publics = Set(new.publics.clone());
+    am.prescriber_id = Set(new.prescriber_id);
+    let row = am.update(conn).await?;
+    super::deadlines::sync(conn, ctx, super::deadlines::SubjectRef::Participant(row.id)).await?;
+    // What was rectified and why, never the values (old or new): the trail outlives erasure.
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "rectifyParticipant",
+        Kind::Participant,
+        row.id,
+        Some(row.territory_id),
+        Some(&serde_json::json!({"version": p.version})),
+        Some(&serde_json::json!({
+            "version": row.version,
+            "reason": reason,
+            "fieldsChanged": changed,
+        })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Deletes a person entered by mistake while nothing depends on them (placements, eligibility
+/// decisions, PASS IAE): their deadlines and the log of who read the file go too, in the same
+/// transaction, since nothing is to be kept about someone who should never have been recorded;
+/// the audit event of the delete (no identity in it) remains.
+pub async fn delete(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppResult<ID> {
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let p = for_update(conn, actor, id, "id").await?;
+    super::edit::expect_version(conn, Kind::Participant, p.id, p.version, version).await?;
+    let placements = placement::Entity::find()
+        .filter(placement::Column::ParticipantId.eq(p.id))
+        .count(conn)
+        .await?;
+    let decisions = eligibility::Entity::find()
+        .filter(eligibility::Column::ParticipantId.eq(p.id))
+        .count(conn)
+        .await?;
+    let passes = pass_iae::Entity::find()
+        .filter(pass_iae::Column::ParticipantId.eq(p.id))
+        .count(conn)
+        .await?;
+    super::edit::nothing_depends(
+        "ce participant",
+        &[
+            ("mise(s) en situation", placements),
+            ("décision(s) d'éligibilité", decisions),
+            ("PASS IAE", passes),
+        ],
+    )?;
+    super::deadlines::forget(conn, ctx, p.id).await?;
+    // The reads of the file may be erased once the identity is (see migration 000021): clear
+    // it first, then the reads, then the row.
+    let mut am = p.clone().into_active_model();
+    am.first_name = Set(String::new());
+    am.last_name = Set(ANONYMIZED.to_string());
+    am.search_text = Set(String::new());
+    am.publics = Set(String::new());
+    am.anonymized_at = Set(Some(ctx.clock.now()));
+    am.update(conn).await?;
+    participant_access::Entity::delete_many()
+        .filter(participant_access::Column::ParticipantId.eq(p.id))
+        .exec(conn)
+        .await?;
+    participant::Entity::delete_by_id(p.id).exec(conn).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "deleteParticipant",
+        Kind::Participant,
+        p.id,
+        Some(p.territory_id),
+        Some(&profile(&p)),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ids::encode(Kind::Participant, p.id))
 }
 
 pub async fn list(
@@ -282,6 +587,24 @@ pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participa
         .to_owned();
     eligibility_proof::Entity::delete_many()
         .filter(eligibility_proof::Column::EligibilityId.in_subquery(decisions))
+        .exec(&txn.txn)
+        .await?;
+    // Why a decision was withdrawn is free text about the person: it goes too (the store
+    // allows this one change once the person is anonymized, migration 000021).
+    eligibility::Entity::update_many()
+        .col_expr(
+            eligibility::Column::WithdrawalReason,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            eligibility::Column::Version,
+            sea_orm::sea_query::ExprTrait::add(
+                sea_orm::sea_query::Expr::col(eligibility::Column::Version),
+                1,
+            ),
+        )
+        .filter(eligibility::Column::ParticipantId.eq(p.id))
+        .filter(eligibility::Column::WithdrawalReason.is_not_null())
         .exec(&txn.txn)
         .await?;
     // Deadlines about the person (eligibility, PASS IAE) end with the file: no more reminders.

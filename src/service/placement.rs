@@ -1,19 +1,24 @@
 //! Placements: one participant on one market (or lot) through one modality and employer.
 
-use async_graphql::{ID, InputObject};
+use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::NaiveDate;
-use entity::{chantier, chantier_supervisor, lot, market, participant, placement};
+use entity::{
+    chantier, chantier_supervisor, convention, exit_follow_up, hour_entry, immersion, lot, market,
+    participant, placement, placement_exit,
+};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::page::{self, Page, PageArgs};
 use super::params::{Place, set_at};
 use super::{Ctx, audit, get, organization::expect_kind};
+use crate::domain::RuleViolation;
 use crate::domain::auth::Actor;
 use crate::domain::contract::{
-    CddiCase, Span, WeeklyLoad, check_cddi, check_supervision, check_weekly_total,
+    CddiCase, Span, WeeklyLoad, check_cddi, check_immersion, check_supervision, check_weekly_total,
 };
 use crate::domain::dates::days_inclusive;
 use crate::domain::placement as rules;
@@ -261,6 +266,62 @@ pub async fn check_contract<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Weekly hours as typed ("35", "26:30"), in minutes, within the one-placement bounds.
+fn parse_weekly(raw: &str) -> AppResult<i32> {
+    let weekly = hours::parse_hours("weeklyHours", raw)?;
+    let weekly = i32::try_from(weekly)
+        .map_err(|_| AppError::bad_input("weeklyHours", "weeklyHours : valeur hors limites"))?;
+    rules::check_weekly_minutes(weekly)?;
+    Ok(weekly)
+}
+
+/// Every rule on a contract's terms, for a new placement and an edited one alike: dates, weekly
+/// hours, the start inside the market, the employer for the modality (an SIAE for a CDDI), then
+/// the rules across the person's placements (`check_contract`). The caller holds the person's
+/// row lock (`lock_participant`) so that no other write on the person's contracts interleaves.
+pub async fn check_terms<C: ConnectionTrait>(
+    conn: &C,
+    site: &Site,
+    modality: Modality,
+    plan: &Planned<'_>,
+) -> AppResult<()> {
+    rules::check_dates(plan.start, plan.end)?;
+    let weekly = i32::try_from(plan.weekly_minutes)
+        .map_err(|_| AppError::bad_input("weeklyHours", "weeklyHours : valeur hors limites"))?;
+    rules::check_weekly_minutes(weekly)?;
+    if let Some(market) = &site.market
+        && plan.start > market.end_date
+    {
+        return Err(AppError::bad_input(
+            "startDate",
+            format!(
+                "startDate : {} est après la fin du marché ({}) (after the market ends)",
+                plan.start, market.end_date
+            ),
+        ));
+    }
+    let employer = expect_kind(
+        conn,
+        plan.employer,
+        "employerId",
+        &[OrganizationKind::Company, OrganizationKind::Siae],
+    )
+    .await?;
+    let kind = OrganizationKind::from_db(&employer.kind);
+    let subtype = employer
+        .siae_subtype
+        .as_deref()
+        .and_then(SiaeSubtype::parse);
+    rules::check_employer(modality, kind, subtype)?;
+    if plan.contract == ContractType::Cddi && kind != OrganizationKind::Siae {
+        return Err(AppError::bad_input(
+            "contractType",
+            "contractType : un CDDI est un contrat de structure d'insertion (employer is not an SIAE)",
+        ));
+    }
+    check_contract(conn, site, plan).await
+}
+
 pub async fn create(
     ctx: &Ctx,
     actor: &Actor,
@@ -272,10 +333,7 @@ pub async fn create(
     let lot_id = ids::decode_opt(Kind::Lot, input.lot_id.as_ref(), "lotId")?;
     let employer_id = ids::decode(Kind::Organization, &input.employer_id, "employerId")?;
     rules::check_dates(input.start_date, input.end_date)?;
-    let weekly = hours::parse_hours("weeklyHours", &input.weekly_hours)?;
-    let weekly = i32::try_from(weekly)
-        .map_err(|_| AppError::bad_input("weeklyHours", "weeklyHours : valeur hors limites"))?;
-    rules::check_weekly_minutes(weekly)?;
+    let weekly = parse_weekly(&input.weekly_hours)?;
     if market_id.is_none() && chantier_id.is_none() {
         return Err(AppError::bad_input(
             "marketId",
@@ -334,44 +392,10 @@ pub async fn create(
             ));
         }
     }
-    if let Some(market) = &site.market
-        && input.start_date > market.end_date
-    {
-        return Err(AppError::bad_input(
-            "startDate",
-            format!(
-                "startDate : {} est après la fin du marché ({}) (after the market ends)",
-                input.start_date, market.end_date
-            ),
-        ));
-    }
-    let employer = expect_kind(
-        &txn.txn,
-        employer_id,
-        "employerId",
-        &[OrganizationKind::Company, OrganizationKind::Siae],
-    )
-    .await?;
-    let subtype = employer
-        .siae_subtype
-        .as_deref()
-        .and_then(SiaeSubtype::parse);
-    rules::check_employer(
-        input.modality,
-        OrganizationKind::from_db(&employer.kind),
-        subtype,
-    )?;
-    if input.contract_type == ContractType::Cddi
-        && OrganizationKind::from_db(&employer.kind) != OrganizationKind::Siae
-    {
-        return Err(AppError::bad_input(
-            "contractType",
-            "contractType : un CDDI est un contrat de structure d'insertion (employer is not an SIAE)",
-        ));
-    }
-    check_contract(
+    check_terms(
         &txn.txn,
         &site,
+        input.modality,
         &Planned {
             id: None,
             participant: &participant,
@@ -463,4 +487,284 @@ pub async fn list(
         select = select.filter(placement::Column::Status.eq(s.as_str()));
     }
     page::fetch(&ctx.db.conn, select, placement::Column::Id, &args).await
+}
+
+#[derive(Debug, InputObject)]
+pub struct UpdatePlacementInput {
+    pub placement_id: ID,
+    /// The version the edit was made on (CONFLICT if another change landed since).
+    pub version: i32,
+    /// Weekly hours, e.g. "35" or "26:30".
+    pub weekly_hours: Option<String>,
+    pub start_date: Option<NaiveDate>,
+    /// `null` makes the contract open-ended.
+    pub end_date: MaybeUndefined<NaiveDate>,
+    pub employer_id: Option<ID>,
+    pub contract_type: Option<ContractType>,
+    /// Why a CDDI may go beyond its usual cap; `null` removes it.
+    pub derogation: MaybeUndefined<CddiDerogation>,
+    /// End of the training a CDDI is extended to finish; `null` removes it.
+    pub training_end_date: MaybeUndefined<NaiveDate>,
+}
+
+/// A placement a facilitator of its territory edits or deletes, locked, with its site; others
+/// are refused (out of scope: NOT_FOUND, in scope but not facilitator: FORBIDDEN).
+async fn for_update<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: &ID,
+    field: &'static str,
+) -> AppResult<(placement::Model, Site)> {
+    let id = ids::decode(Kind::Placement, id, field)?;
+    let p = placement::Entity::find()
+        .filter(super::scope::placements(actor)?)
+        .filter(placement::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("mise en situation (placement)".into()))?;
+    let site = site_of(conn, &p).await?;
+    if !actor.facilitates(site.territory) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((p, site))
+}
+
+/// The months ("2026-02") of hours recorded on the placement before `start`, and after `end`.
+async fn months_outside<C: ConnectionTrait>(
+    conn: &C,
+    placement_id: Uuid,
+    (start, end): Span,
+) -> AppResult<(Vec<String>, Vec<String>)> {
+    let mut outside = sea_orm::Condition::any().add(hour_entry::Column::PeriodEnd.lt(start));
+    if let Some(end) = end {
+        outside = outside.add(hour_entry::Column::PeriodStart.gt(end));
+    }
+    let rows = hour_entry::Entity::find()
+        .filter(hour_entry::Column::PlacementId.eq(placement_id))
+        .filter(outside)
+        .all(conn)
+        .await?;
+    let months = |before: bool| {
+        let mut m: Vec<String> = rows
+            .iter()
+            .filter(|e| (e.period_end < start) == before)
+            .map(|e| e.period_start.format("%Y-%m").to_string())
+            .collect();
+        m.sort();
+        m.dedup();
+        m
+    };
+    Ok((months(true), months(false)))
+}
+
+/// Re-derives the deadlines of every placement of the person (the CDDI cap counts from their
+/// first CDDI with one employer, so an edit of one moves the others') and of the person.
+async fn sync_person<C: ConnectionTrait>(conn: &C, ctx: &Ctx, participant: Uuid) -> AppResult<()> {
+    let theirs = placement::Entity::find()
+        .filter(placement::Column::ParticipantId.eq(participant))
+        .all(conn)
+        .await?;
+    for p in theirs {
+        super::deadlines::sync(conn, ctx, super::deadlines::SubjectRef::Placement(p.id)).await?;
+    }
+    super::deadlines::sync(
+        conn,
+        ctx,
+        super::deadlines::SubjectRef::Participant(participant),
+    )
+    .await
+}
+
+/// An optional field of an edit: absent keeps `old`, `null` clears it.
+fn keep_or<T>(v: MaybeUndefined<T>, old: Option<T>) -> Option<T> {
+    match v {
+        MaybeUndefined::Undefined => old,
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(v) => Some(v),
+    }
+}
+
+/// Corrects a contract's terms: every rule of `createPlacement` is checked again on the edited
+/// contract, under the person's lock, and the deadlines follow.
+pub async fn update(
+    ctx: &Ctx,
+    actor: &Actor,
+    input: UpdatePlacementInput,
+) -> AppResult<placement::Model> {
+    let weekly = input
+        .weekly_hours
+        .as_deref()
+        .map(parse_weekly)
+        .transpose()?;
+    let employer = ids::decode_opt(Kind::Organization, input.employer_id.as_ref(), "employerId")?;
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let (p, site) = for_update(conn, actor, &input.placement_id, "placementId").await?;
+    super::edit::expect_version(conn, Kind::Placement, p.id, p.version, input.version).await?;
+    let status = PlacementStatus::from_db(&p.status);
+    if matches!(status, PlacementStatus::Ended | PlacementStatus::Cancelled) {
+        return Err(AppError::Conflict(format!(
+            "la mise en situation {} est {status} : son contrat ne se corrige plus (placement is {status})",
+            p.reference
+        )));
+    }
+    site.check_accepts_work()?;
+    // Same order as every writer on a person's contracts: the placement, then the person.
+    let person = lock_participant(conn, p.participant_id).await?;
+    let start = input.start_date.unwrap_or(p.start_date);
+    let end = keep_or(input.end_date, p.end_date);
+    let contract = input
+        .contract_type
+        .unwrap_or_else(|| ContractType::from_db(&p.contract_type));
+    let employer = employer.unwrap_or(p.employer_id);
+    let weekly = weekly.unwrap_or(p.weekly_minutes);
+    let derogation = keep_or(
+        input.derogation,
+        p.derogation.as_deref().and_then(CddiDerogation::parse),
+    );
+    let training_end = keep_or(input.training_end_date, p.training_end_date);
+    check_terms(
+        conn,
+        &site,
+        Modality::from_db(&p.modality),
+        &Planned {
+            id: Some(p.id),
+            participant: &person,
+            employer,
+            contract,
+            start,
+            end,
+            weekly_minutes: i64::from(weekly),
+            derogation,
+            training_end,
+        },
+    )
+    .await?;
+    let (before, after) = months_outside(conn, p.id, (start, end)).await?;
+    for (field, months) in [("startDate", before), ("endDate", after)] {
+        if !months.is_empty() {
+            return Err(AppError::bad_input(
+                field,
+                format!(
+                    "{field} : des heures sont enregistrées hors des nouvelles dates (mois {}) ; les corriger d'abord (hours recorded outside the new dates)",
+                    months.join(", ")
+                ),
+            ));
+        }
+    }
+    // Immersions stay inside the contract and within their share of it.
+    let immersions: Vec<(NaiveDate, NaiveDate)> = immersion::Entity::find()
+        .filter(immersion::Column::PlacementId.eq(p.id))
+        .all(conn)
+        .await?
+        .iter()
+        .map(|i| (i.start_date, i.end_date))
+        .collect();
+    if !immersions.is_empty() {
+        let params = set_at(conn, site.place(), start).await?;
+        for (i, one) in immersions.iter().enumerate() {
+            let others: Vec<_> = immersions
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, o)| *o)
+                .collect();
+            check_immersion((start, end), *one, &others, &params).map_err(|v| {
+                // The rule speaks of the immersion's dates; the edit moved the contract's.
+                let field = if end != p.end_date { "endDate" } else { "startDate" };
+                AppError::from(RuleViolation {
+                    field,
+                    message: format!(
+                        "{field} : l'immersion du {} au {} ne tiendrait plus dans le contrat : {} (immersion outside the edited contract)",
+                        one.0, one.1, v.message
+                    ),
+                    breach: v.breach,
+                })
+            })?;
+        }
+    }
+    let before = audit::json(&p);
+    let mut am: placement::ActiveModel = p.clone().into();
+    am.start_date = Set(start);
+    am.end_date = Set(end);
+    am.contract_type = Set(contract.as_str().to_string());
+    am.employer_id = Set(employer);
+    am.weekly_minutes = Set(weekly);
+    am.derogation = Set(derogation.map(|d| d.as_str().to_string()));
+    am.training_end_date = Set(training_end);
+    let row = am.update(conn).await?;
+    sync_person(conn, ctx, row.participant_id).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "updatePlacement",
+        Kind::Placement,
+        row.id,
+        Some(site.territory),
+        Some(&before),
+        Some(&audit::json(&row)),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Deletes a placement entered by mistake, while nothing depends on it: no hours, exit,
+/// follow-up, immersion or convention. Its deadlines and their unsent reminders go with it.
+pub async fn delete(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppResult<ID> {
+    let txn = ctx.db.begin_write().await?;
+    let conn = &txn.txn;
+    let (p, site) = for_update(conn, actor, id, "id").await?;
+    super::edit::expect_version(conn, Kind::Placement, p.id, p.version, version).await?;
+    let hours = hour_entry::Entity::find()
+        .filter(hour_entry::Column::PlacementId.eq(p.id))
+        .count(conn)
+        .await?;
+    let exits = placement_exit::Entity::find()
+        .filter(placement_exit::Column::PlacementId.eq(p.id))
+        .count(conn)
+        .await?;
+    let follow_ups = exit_follow_up::Entity::find()
+        .filter(exit_follow_up::Column::PlacementId.eq(p.id))
+        .count(conn)
+        .await?;
+    let immersions = immersion::Entity::find()
+        .filter(immersion::Column::PlacementId.eq(p.id))
+        .count(conn)
+        .await?;
+    let conventions = convention::Entity::find()
+        .filter(convention::Column::PlacementId.eq(p.id))
+        .count(conn)
+        .await?;
+    super::edit::nothing_depends(
+        &format!("la mise en situation {}", p.reference),
+        &[
+            ("ligne(s) d'heures", hours),
+            ("sortie(s)", exits),
+            ("suivi(s) à un an", follow_ups),
+            ("immersion(s)", immersions),
+            ("convention(s)", conventions),
+        ],
+    )?;
+    // The person's row too: the contract rules of their other placements read this one.
+    lock_participant(conn, p.participant_id).await?;
+    super::deadlines::forget(conn, ctx, p.id).await?;
+    placement::Entity::delete_by_id(p.id).exec(conn).await?;
+    sync_person(conn, ctx, p.participant_id).await?;
+    audit::record(
+        ctx,
+        conn,
+        actor,
+        "deletePlacement",
+        Kind::Placement,
+        p.id,
+        Some(site.territory),
+        Some(&audit::json(&p)),
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ids::encode(Kind::Placement, p.id))
 }
