@@ -4,8 +4,8 @@ use async_graphql::{ID, InputObject};
 use chrono::{Datelike, NaiveDate};
 use entity::{
     budget_line, chantier, chantier_budget, chantier_supervisor, commercial_derogation, commission,
-    convention, deadline, funding_line, hour_entry, market, operation, organization, placement,
-    reminder, status_change,
+    convention, funding_line, hour_entry, market, operation, organization, placement,
+    status_change,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -448,6 +448,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, chantier_id: &ID, version: i32) ->
         .filter(commission::Column::ChantierId.eq(c.id))
         .count(conn)
         .await?;
+    let sent = super::deadlines::reminders_sent(conn, super::deadlines::of_one(c.id)).await?;
     let moves = status_change::Entity::find()
         .filter(status_change::Column::ObjectId.eq(c.id))
         .count(conn)
@@ -463,21 +464,10 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, chantier_id: &ID, version: i32) ->
             ("convention(s)", conventions),
             ("commission(s)", commissions),
             ("changement(s) d'état", moves),
+            ("rappel(s) déjà envoyé(s)", sent),
         ],
     )?;
-    let deadlines = sea_orm::sea_query::Query::select()
-        .column(deadline::Column::Id)
-        .from(deadline::Entity)
-        .and_where(deadline::Column::SubjectId.eq(c.id))
-        .to_owned();
-    reminder::Entity::delete_many()
-        .filter(reminder::Column::DeadlineId.in_subquery(deadlines))
-        .exec(conn)
-        .await?;
-    deadline::Entity::delete_many()
-        .filter(deadline::Column::SubjectId.eq(c.id))
-        .exec(conn)
-        .await?;
+    super::deadlines::delete_where(conn, super::deadlines::of_one(c.id)).await?;
     chantier::Entity::delete_by_id(c.id).exec(conn).await?;
     audit::record(
         ctx,
@@ -512,6 +502,20 @@ pub struct AddSupervisorInput {
     pub end_date: Option<NaiveDate>,
 }
 
+/// A supervisor starts within the chantier's dates.
+pub(super) fn supervisor_starts_within(c: &chantier::Model, start: NaiveDate) -> AppResult<()> {
+    if start < c.start_date || start > c.end_date {
+        return Err(AppError::bad_input(
+            "startDate",
+            format!(
+                "startDate : hors des dates du chantier ({} – {})",
+                c.start_date, c.end_date
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn hours_field(field: &'static str, raw: &str) -> AppResult<i64> {
     let m = hours::parse_hours(field, raw)?;
     if m < 0 {
@@ -543,15 +547,7 @@ pub async fn add_supervisor(
     may_run(actor, &c, true)?;
     let start = input.start_date.unwrap_or(c.start_date);
     crate::domain::placement::check_dates(start, input.end_date)?;
-    if start < c.start_date || start > c.end_date {
-        return Err(AppError::bad_input(
-            "startDate",
-            format!(
-                "startDate : hors des dates du chantier ({} – {})",
-                c.start_date, c.end_date
-            ),
-        ));
-    }
+    supervisor_starts_within(&c, start)?;
     if let Some(o) = org {
         get::<organization::Entity, _>(&txn.txn, o, "organisation").await?;
     }

@@ -1122,6 +1122,11 @@ pub async fn refresh(ctx: &Ctx, actor: &Actor, territory_id: ID) -> AppResult<us
     Ok(subjects_of(&ctx.db.conn, territory).await?.len())
 }
 
+/// The deadlines of one subject (a chantier, a convention…).
+pub fn of_one(subject: Uuid) -> Condition {
+    Condition::all().add(deadline::Column::SubjectId.eq(subject))
+}
+
 /// The deadlines of a market: its own, and any other that names it.
 pub fn of_market(market: Uuid) -> Condition {
     Condition::any()

@@ -45,13 +45,17 @@ pub async fn expect_version<C: ConnectionTrait>(
     })
 }
 
-/// Refuses a delete while anything depends on the row: `deps` are (what, how many).
-pub fn nothing_depends(what: &str, deps: &[(&str, u64)]) -> AppResult<()> {
-    let named: Vec<String> = deps
-        .iter()
+/// The counts that are not zero, as « 3 contrat(s) »: what a refusal names.
+pub fn named(deps: &[(&str, u64)]) -> Vec<String> {
+    deps.iter()
         .filter(|(_, n)| *n > 0)
         .map(|(dep, n)| format!("{n} {dep}"))
-        .collect();
+        .collect()
+}
+
+/// Refuses a delete while anything depends on the row: `deps` are (what, how many).
+pub fn nothing_depends(what: &str, deps: &[(&str, u64)]) -> AppResult<()> {
+    let named = named(deps);
     if named.is_empty() {
         return Ok(());
     }

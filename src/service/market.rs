@@ -3,8 +3,8 @@
 use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::NaiveDate;
 use entity::{
-    chantier, commission, hour_entry, lot, market, market_final_report, operation, parameter_value,
-    placement, status_change, territory,
+    chantier, commission, hour_entry, lot, market, market_final_report, operation, placement,
+    status_change, territory,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
@@ -802,11 +802,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppResul
                 .await?
         };
     }
-    let params = parameter_value::Entity::find()
-        .filter(parameter_value::Column::Level.eq(ParamLevel::Market.as_str()))
-        .filter(parameter_value::Column::ScopeId.eq(m.id))
-        .count(conn)
-        .await?;
+    let params = super::params::values_of(conn, ParamLevel::Market, m.id).await?;
     let sent = deadlines::reminders_sent(conn, deadlines::of_market(m.id)).await?;
     super::edit::nothing_depends(
         &format!("le marché {}", m.reference),

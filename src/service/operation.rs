@@ -2,7 +2,7 @@
 
 use async_graphql::{ID, InputObject, MaybeUndefined};
 use chrono::NaiveDate;
-use entity::{chantier, commission, convention, market, operation, parameter_value, territory};
+use entity::{chantier, commission, convention, market, operation, territory};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, ModelTrait,
     PaginatorTrait, QueryFilter, QuerySelect, Set,
@@ -235,11 +235,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppResul
                 .await?
         };
     }
-    let params = parameter_value::Entity::find()
-        .filter(parameter_value::Column::Level.eq(ParamLevel::Operation.as_str()))
-        .filter(parameter_value::Column::ScopeId.eq(op.id))
-        .count(conn)
-        .await?;
+    let params = super::params::values_of(conn, ParamLevel::Operation, op.id).await?;
     super::edit::nothing_depends(
         &format!("l'opération « {} »", op.name),
         &[

@@ -264,12 +264,7 @@ pub async fn update(
         Some(raw) => text::email("email", raw)?,
     };
     if (kind, subtype) != (old_kind, old_subtype) {
-        let named: Vec<String> = references(conn, org.id)
-            .await?
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(what, n)| format!("{n} {what}"))
-            .collect();
+        let named = super::edit::named(&references(conn, org.id).await?);
         if !named.is_empty() {
             return Err(AppError::Conflict(format!(
                 "kind : le type de « {} » ne change plus, {} en dépend(ent) ; créer plutôt une autre organisation (kind is fixed once referenced: {})",

@@ -129,6 +129,21 @@ pub struct SetParameterInput {
     pub reason: String,
 }
 
+/// How many parameter values are set at `level` for the object `scope` (what its delete must
+/// not leave behind).
+pub async fn values_of<C: ConnectionTrait>(
+    conn: &C,
+    level: ParamLevel,
+    scope: Uuid,
+) -> AppResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(entity::parameter_value::Entity::find()
+        .filter(entity::parameter_value::Column::Level.eq(level.as_str()))
+        .filter(entity::parameter_value::Column::ScopeId.eq(scope))
+        .count(conn)
+        .await?)
+}
+
 /// Resolves where a parameter input applies; out of scope is NOT_FOUND.
 pub async fn place_of<C: ConnectionTrait>(
     conn: &C,

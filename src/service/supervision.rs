@@ -9,7 +9,7 @@ use entity::{chantier, chantier_supervisor, placement};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use super::chantier::{hours_field, load, may_run, place};
+use super::chantier::{hours_field, load, may_run, place, supervisor_starts_within};
 use super::params::set_at;
 use super::{Ctx, audit, edit, get};
 use crate::domain::auth::Actor;
@@ -123,15 +123,7 @@ pub async fn update(
     let start = input.start_date.unwrap_or(s.start_date);
     let end = input.end_date.or(s.end_date);
     crate::domain::placement::check_dates(start, end)?;
-    if start < c.start_date || start > c.end_date {
-        return Err(AppError::bad_input(
-            "startDate",
-            format!(
-                "startDate : hors des dates du chantier ({} – {})",
-                c.start_date, c.end_date
-            ),
-        ));
-    }
+    supervisor_starts_within(&c, start)?;
     if let Some(o) = org {
         get::<entity::organization::Entity, _>(conn, o, "organisation").await?;
     }

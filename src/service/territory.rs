@@ -214,12 +214,7 @@ pub async fn update(
     super::edit::expect_version(conn, Kind::Territory, t.id, t.version, input.version).await?;
     let zone_changes = tz.is_some_and(|tz| tz.name() != t.time_zone);
     if zone_changes {
-        let named: Vec<String> = dated_in(conn, t.id)
-            .await?
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(what, n)| format!("{n} {what}"))
-            .collect();
+        let named = super::edit::named(&dated_in(conn, t.id).await?);
         if !named.is_empty() {
             return Err(AppError::Conflict(format!(
                 "timeZone : le fuseau de {} ne change plus, des dates y sont déjà prises : {} (time zone is fixed once something is dated in the territory: {})",
