@@ -130,6 +130,14 @@ impl From<DbErr> for AppError {
                 "cet enregistrement existe déjà (already exists)".to_string(),
             );
         }
+        if let Some(SqlErr::ForeignKeyConstraintViolation(detail)) = e.sql_err() {
+            // A row another request linked to (or removed) meanwhile: say so, not "internal".
+            tracing::debug!(%detail, "foreign key");
+            return AppError::Conflict(
+                "un autre enregistrement en dépend ou vient de changer : relire puis réessayer (still referenced, or changed meanwhile)"
+                    .to_string(),
+            );
+        }
         AppError::Internal(e.to_string())
     }
 }

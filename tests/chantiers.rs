@@ -1227,6 +1227,33 @@ async fn a_supervisor_is_corrected_while_the_placements_stay_covered(app: &TestA
         .run_as(Some(stranger), REMOVE, json!({"id": jp, "v": v}))
         .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "{r}");
+    // The carrier may correct its supervisors too, but a conflict does not give it the
+    // e-mail address of whoever changed the chantier (staff data): only when.
+    let carrier = app
+        .user(
+            "rh@aci.re",
+            passerelle::domain::auth::Role::Siae,
+            Some(&s.w.aci),
+            &[],
+        )
+        .await;
+    app.ok(
+        "mutation($i: UpdateChantierInput!) { updateChantier(input: $i) { id } }",
+        json!({"i": {"chantierId": s.chantier, "version": v, "title": "Rénovation des halls A et B"}}),
+    )
+    .await;
+    let r = app
+        .run_as(Some(carrier), UPDATE, leave("2027-03-31", v))
+        .await;
+    let ext = &r["errors"][0]["extensions"];
+    assert_eq!(
+        (ext["code"].as_str(), ext["field"].as_str()),
+        (Some("CONFLICT"), Some("version")),
+        "{r}"
+    );
+    assert_eq!(ext["changedBy"], "un autre utilisateur");
+    assert!(!r.to_string().contains('@'), "{r}");
+    let v = v + 1;
     // Leaving on the last day of the contracts is fine.
     let d = app.ok(UPDATE, leave("2027-03-31", v)).await;
     assert_eq!(d["updateChantierSupervisor"]["endDate"], "2027-03-31");

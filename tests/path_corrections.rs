@@ -14,6 +14,7 @@ db_tests!(
     an_exit_is_corrected_within_its_rules,
     a_follow_up_is_corrected_within_its_year,
     an_immersion_is_corrected_or_deleted,
+    an_erased_file_takes_no_correction,
 );
 
 const END: &str = "mutation($i: EndPlacementInput!) { endPlacement(input: $i) { date outcome } }";
@@ -326,4 +327,54 @@ async fn an_immersion_is_corrected_or_deleted(app: &TestApp) {
         call(app, fac, DELETE_IMMERSION, json!({"id": id, "v": v + 2})).await,
         refused("NOT_FOUND", None)
     );
+}
+
+/// Anonymization runs once: a correction after it would put back for good what it cleared (an
+/// exit's justification, a host's name). Found by review; refused since.
+async fn an_erased_file_takes_no_correction(app: &TestApp) {
+    let c = cast(app).await;
+    let fac = &c.fac;
+    let immersion = call(app, fac, IMMERSION, json!({"i": {"placementId": c.w.placement, "hostName": "Boulangerie", "startDate": "2026-03-02", "endDate": "2026-03-06"}}))
+        .await
+        .unwrap()["recordImmersion"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    call(
+        app,
+        fac,
+        END,
+        json!({"i": {"placementId": c.w.placement, "exitDate": "2026-10-31", "outcome": "CDI"}}),
+    )
+    .await
+    .unwrap();
+    call(
+        app,
+        fac,
+        "mutation($p: ID!) { anonymizeParticipant(participantId: $p) { anonymizedAt } }",
+        json!({"p": c.w.participant}),
+    )
+    .await
+    .unwrap();
+    let v = placement(app, &c).await["version"].as_i64().unwrap();
+    let mut other = json!({"i": {"placementId": c.w.placement, "version": v, "outcome": "OTHER_POSITIVE",
+        "justification": "Mme Hoarau a ouvert sa boulangerie", "reason": "issue mal saisie"}});
+    assert_eq!(
+        call(app, fac, CORRECT_EXIT, other.clone()).await,
+        refused("CONFLICT", None)
+    );
+    other["i"]["immersionId"] = json!(immersion);
+    assert_eq!(
+        call(
+            app,
+            fac,
+            UPDATE_IMMERSION,
+            json!({"i": {"immersionId": immersion, "version": v, "hostName": "Boulangerie Hoarau"}})
+        )
+        .await,
+        refused("CONFLICT", None)
+    );
+    let p = placement(app, &c).await;
+    assert_eq!(p["version"].as_i64(), Some(v), "nothing written");
+    assert_eq!(p["exit"]["outcome"], "CDI");
 }

@@ -349,6 +349,7 @@ pub const FIELD_RULES: &[(&str, &str, FieldAccess)] = &[
     ("Participant", "id", Open),
     ("Participant", "identity", Identity),
     ("Participant", "anonymizedAt", Open),
+    ("Participant", "version", Open),
     ("Participant", "accesses", FieldAccess::Facilitator),
     ("Participant", "sex", Identity),
     ("Participant", "educationLevel", Identity),
@@ -372,6 +373,7 @@ pub const FIELD_RULES: &[(&str, &str, FieldAccess)] = &[
     ("Placement", "weeklyHours", Open),
     ("Placement", "status", Open),
     ("Placement", "chantier", Open),
+    ("Placement", "version", Open),
     // A derogation names a disability or a training; immersions and exits tell a person's path.
     ("Placement", "derogation", Identity),
     ("Placement", "trainingEndDate", Identity),
@@ -380,6 +382,7 @@ pub const FIELD_RULES: &[(&str, &str, FieldAccess)] = &[
     ("Placement", "followUp", Identity),
     ("Placement", "hourEntries", Open),
     ("Organization", "id", Open),
+    ("Organization", "version", Open),
     ("Organization", "name", Open),
     ("Organization", "kind", Open),
     ("Organization", "siaeSubtype", Open),

@@ -338,7 +338,15 @@ pub async fn update(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let user = for_update(conn, &input.user_id, "userId").await?;
-    super::edit::expect_version(conn, Kind::User, user.id, user.version, input.version).await?;
+    super::edit::expect_version(
+        conn,
+        actor,
+        Kind::User,
+        user.id,
+        user.version,
+        input.version,
+    )
+    .await?;
     let old_role = Role::from_db(&user.role);
     let role = input.role.unwrap_or(old_role);
     let org = match &input.organization_id {
@@ -420,7 +428,7 @@ pub async fn deactivate(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let user = for_update(conn, id, "id").await?;
-    super::edit::expect_version(conn, Kind::User, user.id, user.version, version).await?;
+    super::edit::expect_version(conn, actor, Kind::User, user.id, user.version, version).await?;
     if !user.active {
         return Err(AppError::Conflict(format!(
             "le compte {} est déjà désactivé (already deactivated)",
@@ -472,7 +480,7 @@ pub async fn reactivate(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let user = for_update(conn, id, "id").await?;
-    super::edit::expect_version(conn, Kind::User, user.id, user.version, version).await?;
+    super::edit::expect_version(conn, actor, Kind::User, user.id, user.version, version).await?;
     if user.active {
         return Err(AppError::Conflict(format!(
             "le compte {} est déjà actif (already active)",

@@ -45,6 +45,10 @@ const PROTECTED: &[&str] = &[
     "training_end_date",
     "derogation",
     "justification",
+    // Why an eligibility decision was withdrawn: free text about the person, cleared by
+    // anonymization, so never copied here.
+    "withdrawalReason",
+    "withdrawal_reason",
     "first_name",
     "last_name",
     "birth_date",

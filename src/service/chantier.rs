@@ -257,7 +257,7 @@ pub struct UpdateChantierInput {
 }
 
 /// An ended or evaluated chantier is history: its fiche évaluation was made on it as it stood.
-fn still_editable(c: &chantier::Model) -> AppResult<()> {
+pub(super) fn still_editable(c: &chantier::Model) -> AppResult<()> {
     match ChantierStatus::from_db(&c.status) {
         ChantierStatus::Project | ChantierStatus::Agreed | ChantierStatus::Running => Ok(()),
         s => Err(AppError::Conflict(format!(
@@ -358,7 +358,8 @@ pub async fn update(
     // Locked: a placement created meanwhile counts against the capacity, or waits.
     let c = load(conn, actor, id, true).await?;
     may_run(actor, &c, false)?;
-    super::edit::expect_version(conn, Kind::Chantier, c.id, c.version, input.version).await?;
+    super::edit::expect_version(conn, actor, Kind::Chantier, c.id, c.version, input.version)
+        .await?;
     still_editable(&c)?;
     let start = input.start_date.unwrap_or(c.start_date);
     let end = input.end_date.unwrap_or(c.end_date);
@@ -419,7 +420,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, chantier_id: &ID, version: i32) ->
     let conn = &txn.txn;
     let c = load(conn, actor, id, true).await?;
     may_run(actor, &c, false)?;
-    super::edit::expect_version(conn, Kind::Chantier, c.id, c.version, version).await?;
+    super::edit::expect_version(conn, actor, Kind::Chantier, c.id, c.version, version).await?;
     let placements = placement::Entity::find()
         .filter(placement::Column::ChantierId.eq(c.id))
         .count(conn)

@@ -386,7 +386,15 @@ pub async fn update(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let c = for_update(conn, actor, &input.commission_id).await?;
-    super::edit::expect_version(conn, Kind::Commission, c.id, c.version, input.version).await?;
+    super::edit::expect_version(
+        conn,
+        actor,
+        Kind::Commission,
+        c.id,
+        c.version,
+        input.version,
+    )
+    .await?;
     planned(&c)?;
     let before = audit::json(&c);
     let invitation_changes = place.as_ref().is_some_and(|p| *p != c.place)
@@ -441,7 +449,7 @@ pub async fn remove_member(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let c = for_update(conn, actor, &commission_id).await?;
-    super::edit::expect_version(conn, Kind::Commission, c.id, c.version, version).await?;
+    super::edit::expect_version(conn, actor, Kind::Commission, c.id, c.version, version).await?;
     planned(&c)?;
     let member = commission_member::Entity::find_by_id(member_id)
         .filter(commission_member::Column::CommissionId.eq(c.id))

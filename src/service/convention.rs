@@ -393,7 +393,15 @@ pub async fn update(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let c = for_update(conn, actor, &input.convention_id).await?;
-    super::edit::expect_version(conn, Kind::Convention, c.id, c.version, input.version).await?;
+    super::edit::expect_version(
+        conn,
+        actor,
+        Kind::Convention,
+        c.id,
+        c.version,
+        input.version,
+    )
+    .await?;
     let status = ConventionStatus::from_db(&c.status);
     let dates_change = input.start_date.is_some() || input.end_date.is_some();
     if dates_change {
@@ -527,7 +535,7 @@ pub async fn remove_party(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let c = for_update(conn, actor, &convention_id).await?;
-    super::edit::expect_version(conn, Kind::Convention, c.id, c.version, version).await?;
+    super::edit::expect_version(conn, actor, Kind::Convention, c.id, c.version, version).await?;
     still_open(&c)?;
     let gone = convention_party::Entity::delete_many()
         .filter(convention_party::Column::ConventionId.eq(c.id))

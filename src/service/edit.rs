@@ -5,13 +5,17 @@ use entity::audit_event;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
+use crate::domain::auth::{Actor, Role};
 use crate::error::{AppError, AppResult};
 use crate::ids::Kind;
 
 /// Refuses with CONFLICT when `read` (the version the caller's edit names) is not `current`
 /// (the version of the row, read under the edit's lock), naming who changed it last and when.
+/// People's e-mail addresses are staff data: a caller other than an administrator or a
+/// facilitator learns that someone changed it, and when, not who.
 pub async fn expect_version<C: ConnectionTrait>(
     conn: &C,
+    actor: &Actor,
     kind: Kind,
     id: Uuid,
     current: i32,
@@ -26,8 +30,10 @@ pub async fn expect_version<C: ConnectionTrait>(
         .order_by_desc(audit_event::Column::Id)
         .one(conn)
         .await?;
+    let staff = actor.any_of(&[Role::Admin, Role::Facilitator]);
     let (changed_by, changed_at) = match last {
-        Some(e) => (e.actor_label, Some(e.at)),
+        Some(e) if staff => (e.actor_label, Some(e.at)),
+        Some(e) => ("un autre utilisateur".to_string(), Some(e.at)),
         None => ("inconnu".to_string(), None),
     };
     let when = changed_at.map_or_else(

@@ -363,13 +363,21 @@ pub async fn withdraw(
     let reason = text::required("reason", reason)?;
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
+    // Through the caller's scope first: another territory's decision answers like a missing one.
+    let in_scope = sea_orm::sea_query::Query::select()
+        .column(participant::Column::Id)
+        .from(participant::Entity)
+        .cond_where(scope::participants(actor)?)
+        .to_owned();
     let e = eligibility::Entity::find_by_id(id)
+        .filter(eligibility::Column::ParticipantId.in_subquery(in_scope))
         .lock_exclusive()
         .one(conn)
         .await?
         .ok_or_else(|| AppError::NotFound("éligibilité".into()))?;
     let person = followed(conn, actor, e.participant_id).await?;
-    super::edit::expect_version(conn, Kind::Eligibility, e.id, e.version, version).await?;
+    super::participant::not_anonymized(&person)?;
+    super::edit::expect_version(conn, actor, Kind::Eligibility, e.id, e.version, version).await?;
     if let Some(at) = e.withdrawn_at {
         return Err(AppError::Conflict(format!(
             "cette décision d'éligibilité a déjà été retirée le {} par {} (already withdrawn)",

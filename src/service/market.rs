@@ -594,7 +594,7 @@ pub async fn update(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let m = load_for_write(conn, actor, market_id, false).await?;
-    super::edit::expect_version(conn, Kind::Market, m.id, m.version, input.version).await?;
+    super::edit::expect_version(conn, actor, Kind::Market, m.id, m.version, input.version).await?;
     let status = still_editable(&m)?;
     let reference = match &input.reference {
         Some(r) => text::required("reference", r)?,
@@ -738,7 +738,7 @@ pub async fn update_lot(ctx: &Ctx, actor: &Actor, input: UpdateLotInput) -> AppR
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let (market, lot) = lot_for_write(conn, actor, lot_id).await?;
-    super::edit::expect_version(conn, Kind::Lot, lot.id, lot.version, input.version).await?;
+    super::edit::expect_version(conn, actor, Kind::Lot, lot.id, lot.version, input.version).await?;
     let status = still_editable(&market)?;
     match awardee {
         Some(None) if lot.awardee_id.is_some() && awarded(status) => {
@@ -793,7 +793,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppResul
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let m = load_for_write(conn, actor, market_id, false).await?;
-    super::edit::expect_version(conn, Kind::Market, m.id, m.version, version).await?;
+    super::edit::expect_version(conn, actor, Kind::Market, m.id, m.version, version).await?;
     macro_rules! count {
         ($e:ident) => {
             $e::Entity::find()
@@ -856,7 +856,7 @@ pub async fn delete_lot(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppR
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let (market, lot) = lot_for_write(conn, actor, lot_id).await?;
-    super::edit::expect_version(conn, Kind::Lot, lot.id, lot.version, version).await?;
+    super::edit::expect_version(conn, actor, Kind::Lot, lot.id, lot.version, version).await?;
     let status = still_editable(&market)?;
     macro_rules! count {
         ($e:ident) => {

@@ -166,7 +166,15 @@ pub async fn update(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let op = for_update(conn, actor, &input.operation_id).await?;
-    super::edit::expect_version(conn, Kind::Operation, op.id, op.version, input.version).await?;
+    super::edit::expect_version(
+        conn,
+        actor,
+        Kind::Operation,
+        op.id,
+        op.version,
+        input.version,
+    )
+    .await?;
     let name = match &input.name {
         Some(n) => text::required("name", n)?,
         None => op.name.clone(),
@@ -226,7 +234,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppResul
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let op = for_update(conn, actor, id).await?;
-    super::edit::expect_version(conn, Kind::Operation, op.id, op.version, version).await?;
+    super::edit::expect_version(conn, actor, Kind::Operation, op.id, op.version, version).await?;
     macro_rules! count {
         ($e:ident) => {
             $e::Entity::find()

@@ -236,8 +236,15 @@ pub async fn update(
     if !may {
         return Err(AppError::Forbidden);
     }
-    super::edit::expect_version(conn, Kind::Organization, org.id, org.version, input.version)
-        .await?;
+    super::edit::expect_version(
+        conn,
+        actor,
+        Kind::Organization,
+        org.id,
+        org.version,
+        input.version,
+    )
+    .await?;
     let name = match &input.name {
         Some(n) => text::required("name", n)?,
         None => org.name.clone(),

@@ -149,6 +149,18 @@ fn check_dates(
 /// Longest reason of a rectification.
 pub const MAX_REASON_LEN: usize = text::MAX_TEXT_LEN;
 
+/// Refuses to write about a person whose file was erased: anonymization runs once, so what an
+/// edit put back (a derogation, a justification, a reason) would stay for good.
+pub fn not_anonymized(p: &participant::Model) -> AppResult<()> {
+    if p.anonymized_at.is_some() {
+        return Err(AppError::Conflict(
+            "ce participant est anonymisé : son dossier ne se modifie plus (participant is anonymized)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, InputObject)]
 pub struct RectifyParticipantInput {
     pub participant_id: ID,
@@ -221,7 +233,15 @@ pub async fn rectify(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let p = for_update(conn, actor, &input.participant_id, "participantId").await?;
-    super::edit::expect_version(conn, Kind::Participant, p.id, p.version, input.version).await?;
+    super::edit::expect_version(
+        conn,
+        actor,
+        Kind::Participant,
+        p.id,
+        p.version,
+        input.version,
+    )
+    .await?;
     if p.anonymized_at.is_some() {
         return Err(AppError::Conflict(
             "ce participant est anonymisé : il n'y a plus d'identité à rectifier (participant is anonymized)".into(),
@@ -386,7 +406,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppResul
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let p = for_update(conn, actor, id, "id").await?;
-    super::edit::expect_version(conn, Kind::Participant, p.id, p.version, version).await?;
+    super::edit::expect_version(conn, actor, Kind::Participant, p.id, p.version, version).await?;
     let placements = placement::Entity::find()
         .filter(placement::Column::ParticipantId.eq(p.id))
         .count(conn)
@@ -521,14 +541,14 @@ pub async fn accesses(
 pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participant::Model> {
     let id = ids::decode(Kind::Participant, id, "participantId")?;
     let txn = ctx.db.begin_write().await?;
-    let p = scope::load::<participant::Entity, _>(
-        &txn.txn,
-        scope::participants(actor)?,
-        participant::Column::Id,
-        id,
-        "participant",
-    )
-    .await?;
+    // Locked: a rectification landing meanwhile would otherwise be overwritten from this read.
+    let p = participant::Entity::find()
+        .filter(scope::participants(actor)?)
+        .filter(participant::Column::Id.eq(id))
+        .lock_exclusive()
+        .one(&txn.txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("participant".into()))?;
     if !actor.facilitates(p.territory_id) {
         return Err(AppError::Forbidden);
     }

@@ -5,7 +5,7 @@
 
 use async_graphql::{ID, InputObject};
 use chrono::NaiveDate;
-use entity::{exit_follow_up, immersion, placement, placement_exit};
+use entity::{exit_follow_up, immersion, participant, placement, placement_exit};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -78,8 +78,15 @@ async fn placement_at<C: ConnectionTrait>(
     version: i32,
 ) -> AppResult<(placement::Model, Site)> {
     let (p, site) = locked_placement(conn, actor, id, true).await?;
-    edit::expect_version(conn, Kind::Placement, p.id, p.version, version).await?;
+    edit::expect_version(conn, actor, Kind::Placement, p.id, p.version, version).await?;
+    not_erased(conn, &p).await?;
     Ok((p, site))
+}
+
+/// Refuses a correction about a person whose file was erased.
+async fn not_erased<C: ConnectionTrait>(conn: &C, p: &placement::Model) -> AppResult<()> {
+    let person = get::<participant::Entity, _>(conn, p.participant_id, "participant").await?;
+    super::participant::not_anonymized(&person)
 }
 
 /// Saves the placement so its version moves with the record corrected under it.
@@ -161,6 +168,7 @@ pub async fn correct_exit(
     if date > exit.exit_date {
         // A later exit lengthens the contract: its rules hold on the longer one.
         let person = super::placement::lock_participant(conn, p.participant_id).await?;
+        let site = super::placement::lock_site(conn, &p).await?;
         check_contract(
             conn,
             &site,
@@ -224,7 +232,8 @@ pub async fn correct_exit(
         Some(reason),
     )
     .await?;
-    deadlines::sync(conn, ctx, SubjectRef::Placement(p.id)).await?;
+    // The CDDI caps span the person's placements: their deadlines move with this end.
+    super::placement::sync_person(conn, ctx, p.participant_id).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -306,7 +315,8 @@ async fn immersion_at<C: ConnectionTrait>(
         Err(AppError::NotFound(_)) => return Err(not_found()),
         other => other?,
     };
-    edit::expect_version(conn, Kind::Placement, p.id, p.version, version).await?;
+    edit::expect_version(conn, actor, Kind::Placement, p.id, p.version, version).await?;
+    not_erased(conn, &p).await?;
     Ok((i, p, site))
 }
 

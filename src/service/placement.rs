@@ -116,6 +116,45 @@ pub async fn site_of<C: ConnectionTrait>(conn: &C, p: &placement::Model) -> AppR
     })
 }
 
+/// The site read again under lock, once the person is locked: the chantier exclusively (its
+/// capacity and supervision count its placements, as at creation), the market shared (its
+/// dates and state hold until this edit commits).
+pub(super) async fn lock_site<C: ConnectionTrait>(
+    conn: &C,
+    p: &placement::Model,
+) -> AppResult<Site> {
+    let market = match p.market_id {
+        Some(id) => Some(
+            market::Entity::find_by_id(id)
+                .lock_shared()
+                .one(conn)
+                .await?
+                .ok_or_else(|| AppError::NotFound("marché".into()))?,
+        ),
+        None => None,
+    };
+    let chantier = match p.chantier_id {
+        Some(id) => Some(
+            chantier::Entity::find_by_id(id)
+                .lock_exclusive()
+                .one(conn)
+                .await?
+                .ok_or_else(|| AppError::NotFound("chantier".into()))?,
+        ),
+        None => None,
+    };
+    let territory = market
+        .as_ref()
+        .map(|m| m.territory_id)
+        .or(chantier.as_ref().map(|c| c.territory_id))
+        .ok_or_else(|| AppError::Internal(format!("placement {} has no site", p.id)))?;
+    Ok(Site {
+        territory,
+        market,
+        chantier,
+    })
+}
+
 /// What the contract rules of a new or extended placement need to look at.
 pub struct Planned<'a> {
     pub id: Option<Uuid>,
@@ -560,7 +599,11 @@ async fn months_outside<C: ConnectionTrait>(
 
 /// Re-derives the deadlines of every placement of the person (the CDDI cap counts from their
 /// first CDDI with one employer, so an edit of one moves the others') and of the person.
-async fn sync_person<C: ConnectionTrait>(conn: &C, ctx: &Ctx, participant: Uuid) -> AppResult<()> {
+pub(super) async fn sync_person<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    participant: Uuid,
+) -> AppResult<()> {
     let theirs = placement::Entity::find()
         .filter(placement::Column::ParticipantId.eq(participant))
         .all(conn)
@@ -601,7 +644,8 @@ pub async fn update(
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let (p, site) = for_update(conn, actor, &input.placement_id, "placementId").await?;
-    super::edit::expect_version(conn, Kind::Placement, p.id, p.version, input.version).await?;
+    super::edit::expect_version(conn, actor, Kind::Placement, p.id, p.version, input.version)
+        .await?;
     let status = PlacementStatus::from_db(&p.status);
     if matches!(status, PlacementStatus::Ended | PlacementStatus::Cancelled) {
         return Err(AppError::Conflict(format!(
@@ -612,6 +656,9 @@ pub async fn update(
     site.check_accepts_work()?;
     // Same order as every writer on a person's contracts: the placement, then the person.
     let person = lock_participant(conn, p.participant_id).await?;
+    super::participant::not_anonymized(&person)?;
+    let site = lock_site(conn, &p).await?;
+    site.check_accepts_work()?;
     let start = input.start_date.unwrap_or(p.start_date);
     let end = keep_or(input.end_date, p.end_date);
     let contract = input
@@ -717,7 +764,7 @@ pub async fn delete(ctx: &Ctx, actor: &Actor, id: &ID, version: i32) -> AppResul
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
     let (p, site) = for_update(conn, actor, id, "id").await?;
-    super::edit::expect_version(conn, Kind::Placement, p.id, p.version, version).await?;
+    super::edit::expect_version(conn, actor, Kind::Placement, p.id, p.version, version).await?;
     let hours = hour_entry::Entity::find()
         .filter(hour_entry::Column::PlacementId.eq(p.id))
         .count(conn)

@@ -9,7 +9,9 @@ use entity::{chantier, chantier_supervisor, placement};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
-use super::chantier::{hours_field, load, may_run, place, supervisor_starts_within};
+use super::chantier::{
+    hours_field, load, may_run, place, still_editable, supervisor_starts_within,
+};
 use super::params::set_at;
 use super::{Ctx, audit, edit, get};
 use crate::domain::auth::Actor;
@@ -52,7 +54,9 @@ async fn supervisor_at<C: ConnectionTrait>(
         other => other?,
     };
     may_run(actor, &c, true)?;
-    edit::expect_version(conn, Kind::Chantier, c.id, c.version, version).await?;
+    // An ended or evaluated chantier's supervision is what its evaluation reported.
+    still_editable(&c)?;
+    edit::expect_version(conn, actor, Kind::Chantier, c.id, c.version, version).await?;
     Ok((s, c))
 }
 

@@ -211,7 +211,8 @@ pub async fn update(
         .one(conn)
         .await?
         .ok_or_else(|| AppError::NotFound("territoire".into()))?;
-    super::edit::expect_version(conn, Kind::Territory, t.id, t.version, input.version).await?;
+    super::edit::expect_version(conn, actor, Kind::Territory, t.id, t.version, input.version)
+        .await?;
     let zone_changes = tz.is_some_and(|tz| tz.name() != t.time_zone);
     if zone_changes {
         let named = super::edit::named(&dated_in(conn, t.id).await?);
