@@ -296,6 +296,16 @@ async fn an_immersion_is_corrected_or_deleted(app: &TestApp) {
         refused("CONFLICT", Some("version"))
     );
     let other_t = app.territory("976-AUTRE").await;
+    // A host is an organization the facilitator may see: another territory's answers as missing.
+    let elsewhere = app
+        .org("Boulangerie de Mamoudzou", "COMPANY", None, &other_t)
+        .await;
+    let mut foreign = edit("2026-02-02", "2026-02-03", v + 1);
+    foreign["i"]["hostId"] = json!(elsewhere);
+    assert_eq!(
+        call(app, fac, UPDATE_IMMERSION, foreign).await,
+        refused("NOT_FOUND", None)
+    );
     let stranger = app
         .user("x@ailleurs.fr", Role::Facilitator, None, &[&other_t])
         .await;

@@ -336,7 +336,15 @@ pub async fn update_immersion(
     let conn = &txn.txn;
     let (i, p, site) = immersion_at(conn, actor, &input.immersion_id, input.version).await?;
     if let Some(h) = host_id {
-        get::<entity::organization::Entity, _>(conn, h, "organisation").await?;
+        // Only an organization the caller may see (as everywhere a relation is set).
+        super::scope::load::<entity::organization::Entity, _>(
+            conn,
+            super::scope::organizations(actor)?,
+            entity::organization::Column::Id,
+            h,
+            "organisation",
+        )
+        .await?;
     }
     let start = input.start_date.unwrap_or(i.start_date);
     let end = input.end_date.unwrap_or(i.end_date);

@@ -13,7 +13,7 @@ use super::chantier::{
     hours_field, load, may_run, place, still_editable, supervisor_starts_within,
 };
 use super::params::set_at;
-use super::{Ctx, audit, edit, get};
+use super::{Ctx, audit, edit};
 use crate::domain::auth::Actor;
 use crate::domain::contract::{Span, check_supervision_holds};
 use crate::domain::{PlacementStatus, text};
@@ -129,7 +129,15 @@ pub async fn update(
     crate::domain::placement::check_dates(start, end)?;
     supervisor_starts_within(&c, start)?;
     if let Some(o) = org {
-        get::<entity::organization::Entity, _>(conn, o, "organisation").await?;
+        // Only an organization the caller may see (as everywhere a relation is set).
+        super::scope::load::<entity::organization::Entity, _>(
+            conn,
+            super::scope::organizations(actor)?,
+            entity::organization::Column::Id,
+            o,
+            "organisation",
+        )
+        .await?;
     }
     let mut staff = others(conn, &c, s.id).await?;
     staff.push((start, end));
