@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::auth::{self as signin, SESSION};
+use super::auth::{self as signin, API_KEY, SESSION};
 use super::page::{self, Page, PageArgs};
 use super::secret::TraceKey;
 use super::{Ctx, audit};
@@ -513,7 +513,8 @@ pub async fn reactivate(
 
 /// Changes the caller's own password; the current one is checked through the same gate and
 /// throttle as a login (a wrong one counts as a failed login). Every other session of the
-/// account is revoked; the one making the change, and API keys, stay.
+/// account is revoked; the one making the change, and API keys, stay. Every open link of the
+/// account (reset or invitation) is withdrawn: none may set a password over this one.
 pub async fn change_password(
     ctx: &Ctx,
     actor: &Actor,
@@ -564,7 +565,7 @@ pub async fn change_password(
     am.password_hash = Set(hash);
     let row = am.update(conn).await?;
     let revoked = revoke_all(ctx, conn, row.id, Some(SESSION), actor.credential_id).await?;
-    withdraw_links(ctx, conn, row.id, Some(TokenPurpose::Reset)).await?;
+    let withdrawn = withdraw_links(ctx, conn, row.id, None).await?;
     audit::record(
         ctx,
         conn,
@@ -574,7 +575,7 @@ pub async fn change_password(
         row.id,
         None,
         None,
-        Some(&serde_json::json!({"otherSessionsRevoked": revoked})),
+        Some(&serde_json::json!({"otherSessionsRevoked": revoked, "linksWithdrawn": withdrawn})),
     )
     .await?;
     txn.commit().await?;
@@ -591,6 +592,8 @@ fn too_many_requests() -> AppError {
 /// Asks for a reset link. The answer is the same whether or not an account has this address
 /// (and the mail goes out later, from the outbox): only the owner of the mailbox learns it.
 /// Throttled per address asked for and per client, like logins (counted apart from them).
+/// The account's earlier reset links are withdrawn: only the latest one works (and the mail of
+/// an earlier one not sent yet is dropped).
 pub async fn request_reset(ctx: &Ctx, email: &str, address: &str) -> AppResult<()> {
     let email = signin::normalise_email(email)?;
     signin::count_request(
@@ -604,8 +607,11 @@ pub async fn request_reset(ctx: &Ctx, email: &str, address: &str) -> AppResult<(
     .await?;
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
+    // Locked like every password change (`use_link`, `change_password`): the account row first,
+    // then its links, so no two of them wait for each other.
     let user = app_user::Entity::find()
         .filter(app_user::Column::Email.eq(&email))
+        .lock_exclusive()
         .one(conn)
         .await?
         .filter(|u| u.active);
@@ -618,6 +624,7 @@ pub async fn request_reset(ctx: &Ctx, email: &str, address: &str) -> AppResult<(
         txn.rollback().await?;
         return Ok(());
     };
+    let withdrawn = withdraw_links(ctx, conn, user.id, Some(TokenPurpose::Reset)).await?;
     issue_link(ctx, conn, &user, TokenPurpose::Reset).await?;
     let me = signin::actor_of(ctx, &user, None).await?;
     audit::record(
@@ -629,7 +636,7 @@ pub async fn request_reset(ctx: &Ctx, email: &str, address: &str) -> AppResult<(
         user.id,
         None,
         None,
-        None,
+        Some(&serde_json::json!({"earlierLinksWithdrawn": withdrawn})),
     )
     .await?;
     txn.commit().await?;
@@ -662,9 +669,10 @@ fn refused_link(field: &str, why: LinkRefusal, purpose: TokenPurpose) -> AppErro
 }
 
 /// Sets a password from a mailed link of `purpose`: refused when the link is wrong, used or
-/// expired (field `token`); in one transaction, the link is marked used (of two uses at once,
-/// one wins), the password set, every session of the account revoked and its other links of
-/// the same purpose withdrawn. API keys stay (see README).
+/// expired (field `token`), and an invitation also once the account has a password (as if
+/// used); in one transaction, the link is marked used (of two uses at once, one wins), the
+/// password set, every other open link of the account (of both purposes) withdrawn, and every
+/// session and API key of the account revoked.
 pub async fn use_link(
     ctx: &Ctx,
     purpose: TokenPurpose,
@@ -685,6 +693,14 @@ pub async fn use_link(
     let password_hash = ctx.passwords.hash(password.to_string()).await?;
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
+    // The account first, locked: two links of one account (or a link and `changePassword`) used
+    // at once take their turns, and the second sees what the first did.
+    let user = app_user::Entity::find_by_id(found.user_id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(|| invalid_link("token"))?;
     let now = ctx.clock.now();
     // The claim: one statement, so of two uses at once only one finds it unused.
     let claimed = account_token::Entity::update_many()
@@ -705,17 +721,19 @@ pub async fn use_link(
         };
         return Err(refused_link("token", why, purpose));
     }
-    let user = app_user::Entity::find_by_id(found.user_id)
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .filter(|u| u.active)
-        .ok_or_else(|| invalid_link("token"))?;
+    // An invitation sets the first password only: once one is set (by a reset, `changePassword`
+    // or an administrator), a leftover invitation is as good as used. Nothing is written.
+    if purpose == TokenPurpose::Invite && auth::has_password(&user.password_hash) {
+        return Err(refused_link("token", LinkRefusal::Used, purpose));
+    }
     let mut am = user.into_active_model();
     am.password_hash = Set(password_hash);
     let row = am.update(conn).await?;
     let revoked = revoke_all(ctx, conn, row.id, Some(SESSION), None).await?;
-    withdraw_links(ctx, conn, row.id, Some(purpose)).await?;
+    // Whoever had the account may have made API keys: they go too (an invited account, which
+    // never signed in, has none).
+    let keys_revoked = revoke_all(ctx, conn, row.id, Some(API_KEY), None).await?;
+    let withdrawn = withdraw_links(ctx, conn, row.id, None).await?;
     let me = signin::actor_of(ctx, &row, None).await?;
     let action = match purpose {
         TokenPurpose::Reset => "resetPassword",
@@ -730,7 +748,11 @@ pub async fn use_link(
         row.id,
         None,
         None,
-        Some(&serde_json::json!({"sessionsRevoked": revoked})),
+        Some(&serde_json::json!({
+            "sessionsRevoked": revoked,
+            "apiKeysRevoked": keys_revoked,
+            "linksWithdrawn": withdrawn,
+        })),
     )
     .await?;
     txn.commit().await?;

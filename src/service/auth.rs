@@ -28,7 +28,7 @@ pub const MAX_FAILURES_PER_ADDRESS: u64 = 20;
 pub const FAILURE_WINDOW_MINUTES: i64 = 15;
 
 pub(crate) const SESSION: &str = "SESSION";
-const API_KEY: &str = "API_KEY";
+pub(crate) const API_KEY: &str = "API_KEY";
 
 #[derive(Debug, InputObject)]
 pub struct CreateUserInput {
