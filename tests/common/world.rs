@@ -589,6 +589,26 @@ async fn territory(
             "proofs": [{"criterion": "RSA", "proofKind": "BENEFIT_CERTIFICATE", "proofDate": "2026-11-01"}]}}),
     )
     .await;
+    // A decision found wrong and withdrawn, with its reason (free text about the person).
+    let wrong = id_at(
+        &ok_as(
+            app,
+            &fac,
+            "mutation($i: RecordEligibilityInput!) { recordEligibility(input: $i) { id } }",
+            json!({"i": {"participantId": p(8), "scheme": "CLAUSE", "attesterKind": "FACILITATOR",
+                "checkedOn": "2026-11-03",
+                "proofs": [{"criterion": "ASS", "proofKind": "BENEFIT_CERTIFICATE", "proofDate": "2026-11-01"}]}}),
+        )
+        .await,
+        &["recordEligibility", "id"],
+    );
+    ok_as(
+        app,
+        &fac,
+        "mutation($e: ID!, $r: String!) { withdrawEligibility(id: $e, version: 1, reason: $r) { id } }",
+        json!({"e": wrong, "r": s.txt("Pièce d'une autre personne")}),
+    )
+    .await;
 
     // Placements of every modality.
     let placement = |input: Value| {
