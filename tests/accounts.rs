@@ -14,6 +14,7 @@ use passerelle::service::reminders::scheduler::Scheduler;
 use serde_json::{Value, json};
 
 db_tests!(
+    a_page_of_users_reads_their_territories_at_once,
     users_are_paged_and_each_filter_narrows,
     a_facilitator_lists_the_accounts_of_their_territories_only,
     update_user_rechecks_the_creation_rules_and_the_version,
@@ -1447,4 +1448,40 @@ async fn race_invitation_and_reset(
     assert_eq!((won.len(), refused), (1, 1), "{email}: {won:?}");
     login(app, email, &won[0]).await.unwrap();
     assert_eq!(app.count(&open_links_of(email)).await, 0);
+}
+
+/// `User.territoryIds` is batched: a page of 2 accounts and a page of 7 take as many statements.
+async fn a_page_of_users_reads_their_territories_at_once(app: &TestApp) {
+    let t = app.territory("974-TEST").await;
+    let admin = app
+        .user("admin@passerelle.fr", Role::Admin, None, &[])
+        .await;
+    app.user("f0@ville.fr", Role::Facilitator, None, &[&t])
+        .await;
+    let q = "{ users(first: 50) { edges { node { email territoryIds } } } }";
+    let (one, edges) = users_page(app, &admin, q).await;
+    assert_eq!(edges.len(), 2);
+    for i in 1..6 {
+        app.user(&format!("f{i}@ville.fr"), Role::Facilitator, None, &[&t])
+            .await;
+    }
+    let (six, edges) = users_page(app, &admin, q).await;
+    assert_eq!(edges.len(), 7);
+    assert_eq!(one, six, "statements at 2 users and at 7");
+    for e in edges
+        .iter()
+        .filter(|e| e["node"]["email"] != "admin@passerelle.fr")
+    {
+        assert_eq!(e["node"]["territoryIds"], json!([t]), "{e}");
+    }
+}
+
+async fn users_page(app: &TestApp, admin: &Actor, q: &str) -> (usize, Vec<Value>) {
+    app.reset_statements();
+    let r = app.run_as(Some(admin.clone()), q, json!({})).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    (
+        app.statements(),
+        r["data"]["users"]["edges"].as_array().unwrap().clone(),
+    )
 }

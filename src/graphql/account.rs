@@ -45,10 +45,11 @@ impl User {
     }
     /// Territories a facilitator works in.
     async fn territory_ids(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
-        let ts = service::auth::user_territories(app(ctx), self.0.id).await?;
+        // Batched: a page of users reads their territories in one query.
+        let ts = super::loaders::children::<entity::user_territory::Entity>(ctx, self.0.id).await?;
         Ok(ts
             .into_iter()
-            .map(|t| ids::encode(Kind::Territory, t))
+            .map(|t| ids::encode(Kind::Territory, t.territory_id))
             .collect())
     }
 }

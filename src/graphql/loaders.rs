@@ -159,6 +159,7 @@ child! {
     eligibility_proof: EligibilityId (eligibility_id) by Id;
     pass_iae: ParticipantId (participant_id) by StartDate, desc;
     commercial_derogation: ChantierId (chantier_id) by Id, desc;
+    user_territory: UserId (user_id) by TerritoryId;
 }
 
 /// The children of one parent, of entity `E`.
