@@ -979,17 +979,7 @@ async fn one_token_used_at_once_succeeds_exactly_once(app: &TestApp) {
             .map_err(|e| e.message())
         });
     }
-    let mut won = Vec::new();
-    let mut refused = 0;
-    while let Some(r) = set.join_next().await {
-        match r.unwrap() {
-            Ok(i) => won.push(i),
-            Err(m) => {
-                assert!(m.contains("déjà servi"), "{m}");
-                refused += 1;
-            }
-        }
-    }
+    let (won, refused) = one_wins(set).await;
     assert_eq!((won.len(), refused), (1, 3), "{won:?}");
     login(
         app,
@@ -1434,17 +1424,7 @@ async fn race_invitation_and_reset(
                 .map_err(|e| e.message())
         });
     }
-    let mut won = Vec::new();
-    let mut refused = 0;
-    while let Some(r) = set.join_next().await {
-        match r.unwrap() {
-            Ok(p) => won.push(p),
-            Err(m) => {
-                assert!(m.contains("déjà servi"), "{m}");
-                refused += 1;
-            }
-        }
-    }
+    let (won, refused) = one_wins(set).await;
     assert_eq!((won.len(), refused), (1, 1), "{email}: {won:?}");
     login(app, email, &won[0]).await.unwrap();
     assert_eq!(app.count(&open_links_of(email)).await, 0);
@@ -1484,4 +1464,20 @@ async fn users_page(app: &TestApp, admin: &Actor, q: &str) -> (usize, Vec<Value>
         app.statements(),
         r["data"]["users"]["edges"].as_array().unwrap().clone(),
     )
+}
+
+/// The uses of a link run at once: which succeeded, and how many were refused as used.
+async fn one_wins<T: 'static>(mut set: tokio::task::JoinSet<Result<T, String>>) -> (Vec<T>, usize) {
+    let mut won = Vec::new();
+    let mut refused = 0;
+    while let Some(r) = set.join_next().await {
+        match r.unwrap() {
+            Ok(v) => won.push(v),
+            Err(m) => {
+                assert!(m.contains("déjà servi"), "{m}");
+                refused += 1;
+            }
+        }
+    }
+    (won, refused)
 }
