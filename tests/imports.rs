@@ -89,6 +89,10 @@ async fn a_refused_file_is_recorded_with_its_errors_and_no_hour(app: &TestApp) {
     // The refusal wrote no hour.
     assert_eq!(app.count("hour_entry").await, 0);
     assert_eq!(app.count("hour_import").await, 1);
+    // The same file refused again is answered the same and not stored twice.
+    let resp = app.upload_hours(c.company.clone(), &bad).await;
+    assert_eq!(resp["errors"][0]["extensions"]["code"], "FILE_REFUSED");
+    assert_eq!(app.count("hour_import").await, 1);
     let listed = nodes(&history(app, &c.company, json!(null)).await);
     assert_eq!(listed.len(), 1);
     let refused = &listed[0];

@@ -352,6 +352,17 @@ async fn record_refusal(
 ) -> AppResult<()> {
     let txn = ctx.db.begin_write().await?;
     let conn = &txn.txn;
+    // The same file refused again for the same uploader is already in the history: a client
+    // re-sending it in a loop does not grow the store.
+    let again = hour_import::Entity::find()
+        .filter(hour_import::Column::Sha256.eq(sha256_hex(bytes)))
+        .filter(hour_import::Column::CreatedBy.eq(actor.label.clone()))
+        .filter(hour_import::Column::Status.eq(HourImportStatus::Refused.as_str()))
+        .one(conn)
+        .await?;
+    if again.is_some() {
+        return Ok(());
+    }
     let territories = if seen.territories.is_empty() {
         territories_named(conn, actor, &seen.references).await?
     } else {
