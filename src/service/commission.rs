@@ -5,8 +5,7 @@ use async_graphql::{ID, InputObject};
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 use entity::{commission, commission_member, decision, market, operation};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
@@ -97,13 +96,14 @@ async fn for_update<C: ConnectionTrait>(
     id: &ID,
 ) -> AppResult<commission::Model> {
     let id = ids::decode(Kind::Commission, id, "commissionId")?;
-    let c = commission::Entity::find()
-        .filter(scope::commissions(actor)?)
-        .filter(commission::Column::Id.eq(id))
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or_else(|| AppError::NotFound("commission".into()))?;
+    let c = scope::lock::<commission::Entity, _>(
+        conn,
+        scope::commissions(actor)?,
+        commission::Column::Id,
+        id,
+        "commission",
+    )
+    .await?;
     if !actor.facilitates(c.territory_id) {
         return Err(AppError::Forbidden);
     }

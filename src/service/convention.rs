@@ -7,8 +7,7 @@ use entity::{
     convention, convention_amount, convention_document, convention_party, organization, placement,
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
@@ -155,13 +154,14 @@ async fn for_update<C: ConnectionTrait>(
     id: &ID,
 ) -> AppResult<convention::Model> {
     let id = ids::decode(Kind::Convention, id, "conventionId")?;
-    let c = convention::Entity::find()
-        .filter(scope::conventions(actor)?)
-        .filter(convention::Column::Id.eq(id))
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or_else(|| AppError::NotFound("convention".into()))?;
+    let c = scope::lock::<convention::Entity, _>(
+        conn,
+        scope::conventions(actor)?,
+        convention::Column::Id,
+        id,
+        "convention",
+    )
+    .await?;
     if !actor.facilitates(c.territory_id) {
         return Err(AppError::Forbidden);
     }

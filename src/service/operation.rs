@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use entity::{chantier, commission, convention, market, operation, territory};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, ModelTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, Set,
 };
 
 use super::organization::{expect_kind, expect_kind_in_scope};
@@ -139,13 +139,14 @@ async fn for_update<C: ConnectionTrait>(
     id: &ID,
 ) -> AppResult<operation::Model> {
     let id = ids::decode(Kind::Operation, id, "operationId")?;
-    let op = operation::Entity::find()
-        .filter(scope::operations(actor)?)
-        .filter(operation::Column::Id.eq(id))
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or_else(|| AppError::NotFound("opération".into()))?;
+    let op = scope::lock::<operation::Entity, _>(
+        conn,
+        scope::operations(actor)?,
+        operation::Column::Id,
+        id,
+        "opération",
+    )
+    .await?;
     if !actor.facilitates(op.territory_id) {
         return Err(AppError::Forbidden);
     }

@@ -542,13 +542,14 @@ pub async fn anonymize(ctx: &Ctx, actor: &Actor, id: &ID) -> AppResult<participa
     let id = ids::decode(Kind::Participant, id, "participantId")?;
     let txn = ctx.db.begin_write().await?;
     // Locked: a rectification landing meanwhile would otherwise be overwritten from this read.
-    let p = participant::Entity::find()
-        .filter(scope::participants(actor)?)
-        .filter(participant::Column::Id.eq(id))
-        .lock_exclusive()
-        .one(&txn.txn)
-        .await?
-        .ok_or_else(|| AppError::NotFound("participant".into()))?;
+    let p = scope::lock::<participant::Entity, _>(
+        &txn.txn,
+        scope::participants(actor)?,
+        participant::Column::Id,
+        id,
+        "participant",
+    )
+    .await?;
     if !actor.facilitates(p.territory_id) {
         return Err(AppError::Forbidden);
     }

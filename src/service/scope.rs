@@ -392,6 +392,28 @@ where
         .ok_or_else(|| AppError::NotFound(what.to_string()))
 }
 
+/// [`load`], locked for the caller's transaction (`FOR UPDATE` on PostgreSQL; SQLite's write
+/// transactions are serial): the row an edit checks its version and rules against.
+pub async fn lock<E, C>(
+    conn: &C,
+    cond: Condition,
+    pk: E::Column,
+    id: Uuid,
+    what: &str,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    E::find()
+        .filter(cond)
+        .filter(pk.eq(id))
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(what.to_string()))
+}
+
 /// An entity the API returns: the rows a caller may see, as a query condition. Every object the
 /// API gives, at any depth, is loaded through this (`graphql::loaders`), so a relation out of
 /// scope answers like a missing one.
