@@ -227,6 +227,19 @@ impl TestApp {
         (code, field)
     }
 
+    /// Runs an edit as `who` that must be refused for naming a replaced version (CONFLICT on
+    /// `version`); its `extensions` (`changedBy`, `changedAt`, `currentVersion`).
+    pub async fn stale(&self, who: &Actor, query: &str, vars: Value) -> Value {
+        let resp = self.run_as(Some(who.clone()), query, vars).await;
+        let e = resp["errors"][0]["extensions"].clone();
+        assert_eq!(
+            (e["code"].as_str(), e["field"].as_str()),
+            (Some("CONFLICT"), Some("version")),
+            "{resp}"
+        );
+        e
+    }
+
     /// Runs a query that must be refused by a numeric rule; `(field, rule, limit, value)`.
     pub async fn breach(&self, query: &str, vars: Value) -> (String, String, String, String) {
         let resp = self.run(query, vars).await;
